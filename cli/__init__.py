@@ -1,0 +1,1 @@
+"""The ``promptctl`` command: a thin Typer layer over ``registry``."""

@@ -1,0 +1,36 @@
+"""``promptctl db``: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.context import workspace
+from cli.output import console, handled
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+
+    @db.command("upgrade")
+    def upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
+        """Upgrade the schema (every command also does this on first use)."""
+        with handled():
+            store = workspace(ctx).store
+            store.upgrade(revision)
+            console.print(f"database at revision {store.current_revision()}")
+
+    @db.command("downgrade")
+    def downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> None:
+        """Downgrade the schema to REVISION (``base`` removes every table)."""
+        with handled():
+            store = workspace(ctx).store
+            store.downgrade(revision)
+            console.print(f"database at revision {store.current_revision()}")
+
+    @db.command("current")
+    def current(ctx: typer.Context) -> None:
+        """Print the schema revision of the database."""
+        with handled():
+            console.print(workspace(ctx).store.current_revision() or "(empty)")
+
+    app.add_typer(db, name="db")

@@ -1,0 +1,308 @@
+"""Registry commands: init, new, lint, release, list, show, render, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+
+from cli.context import workspace
+from cli.output import console, emit, handled, print_json, table
+from registry.bundle import resolve_bundle
+from registry.catalog import Catalog, Entry
+from registry.errors import CheckFailed, UsageError, ValidationError
+from registry.findings import Finding, has_errors
+from registry.gitrepo import GitRepo
+from registry.loader import check_refs, load_directory
+from registry.model import KINDS, Prompt
+from registry.release import release as run_release
+from registry.release import release_summary
+from registry.scaffold import init_repo, write_new
+from registry.store.releases import releases_of
+from registry.templating import coerce_cli_value
+
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, new, lint, release, list_, show, render, history):
+        app.command(command.__name__.rstrip("_"))(command)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create prompts/ with one example of each kind, promptctl.toml and a .gitignore entry."""
+    with handled():
+        root = (ctx.obj.repo or Path.cwd()).resolve()
+        try:
+            GitRepo.discover(root)
+        except Exception:
+            import git
+
+            git.Repo.init(root)
+            console.print(f"initialised a git repository in {root}")
+        created = init_repo(root)
+        for path in created:
+            console.print(f"created {path}")
+        if not created:
+            console.print("nothing to do: already initialised")
+
+
+def new(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
+    name: str = typer.Argument(..., help="Lowercase name, e.g. support-agent."),
+) -> None:
+    """Create a new artifact file at version 0.1.0."""
+    with handled():
+        if kind not in KINDS:
+            raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+        ws = workspace(ctx)
+        model_ref = None
+        if kind == "prompt":
+            models = [e.artifact for e in _tree_catalog(ws) if e.artifact.kind == "model"]
+            if models:
+                latest = max(models, key=lambda m: (m.name != "chat", m.semver))
+                model_ref = f"{latest.name}@{latest.version}"
+        path = write_new(ws.settings.registry_path, kind, name, model_ref)
+        console.print(f"created {path.relative_to(ws.root)}")
+
+
+def lint(
+    ctx: typer.Context,
+    path: Path = typer.Argument(None, help="Folder to lint (default: the registry folder)."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Validate every artifact file; exit 1 when any error (or, with --strict, warning) is found."""
+    with handled(as_json):
+        ws = workspace(ctx)
+        folder = path.resolve() if path else ws.settings.registry_path
+        if not folder.is_dir():
+            raise UsageError(f"{folder} is not a folder")
+        result = load_directory(folder, relative_to=ws.root)
+        result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
+        findings = result.findings
+        emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
+             as_json, lambda: _print_findings(findings, len(result.artifacts)))
+        failed = has_errors(findings) or (strict and bool(findings))
+        if failed:
+            raise typer.Exit(CheckFailed("lint failed").exit_code)
+
+
+def release(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be released."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Record and tag every new (kind, name, version) in the working tree at HEAD."""
+    with handled(as_json):
+        report = run_release(workspace(ctx), dry_run=dry_run)
+
+        def human() -> None:
+            verb = "would release" if dry_run else "released"
+            for item in report.items:
+                what = verb if item.status == "released" else "restored tag of"
+                console.print(f"{what} {item.key}  [dim]{item.key.tag}[/dim]")
+            if not report.items:
+                console.print(f"nothing new to release ({report.unchanged} already released)")
+
+        emit(release_summary(report) | {"dry_run": dry_run}, as_json, human)
+
+
+def list_(
+    ctx: typer.Context,
+    kind: str = typer.Option(None, "--kind", "-k", help=f"Only this kind ({', '.join(KINDS)})."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """List artifacts: latest version, released versions and whether the tree has a draft."""
+    with handled(as_json):
+        if kind and kind not in KINDS:
+            raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+        catalog = workspace(ctx).catalog()
+        rows = _list_rows(catalog, kind)
+
+        def human() -> None:
+            t = table("kind", "name", "latest", "released", "draft", "description")
+            for row in rows:
+                t.add_row(row["kind"], row["name"], row["latest"],
+                          ", ".join(row["released"]) or "-", row["draft"] or "-",
+                          escape(row["description"]))
+            console.print(t)
+
+        emit(rows, as_json, human)
+
+
+def show(
+    ctx: typer.Context,
+    spec: str = typer.Argument(..., metavar="NAME[@VERSION]", help="Also KIND/NAME[@VERSION]."),
+    kind: str = typer.Option(None, "--kind", "-k"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Show one version: content, refs, fingerprint and release metadata."""
+    with handled(as_json):
+        ws = workspace(ctx)
+        catalog = ws.catalog()
+        entry = catalog.find(spec, kind)
+        data = _describe(ws, catalog, entry)
+        emit(data, as_json, lambda: _print_show(data))
+
+
+def render(
+    ctx: typer.Context,
+    spec: str = typer.Argument(..., metavar="NAME[@VERSION]"),
+    var: list[str] = typer.Option([], "--var", help="k=v (typed by the declared variable)."),
+    vars_file: Path = typer.Option(None, "--vars-file", help="JSON object of variables."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Render a prompt to chat messages with its variables checked against their types."""
+    with handled(as_json):
+        catalog = workspace(ctx).catalog()
+        entry = catalog.find(spec, "prompt")
+        prompt = entry.artifact
+        assert isinstance(prompt, Prompt)
+        values = _read_vars(prompt, var, vars_file)
+        bundle = resolve_bundle(prompt, catalog)
+        messages = bundle.render(**values)
+        data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
+                "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
+
+        def human() -> None:
+            for message in messages:
+                console.print(Panel(escape(message["content"]), title=message["role"],
+                                    title_align="left", expand=False))
+            console.print(f"[dim]{prompt.name}@{prompt.version} "
+                          f"fingerprint {bundle.fingerprint[:16]}[/dim]")
+
+        emit(data, as_json, human)
+
+
+def history(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    kind: str = typer.Option(None, "--kind", "-k"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Every released version of NAME with date, commit and author."""
+    with handled(as_json):
+        ws = workspace(ctx)
+        entry = ws.catalog(include_tree=False).find(name, kind)
+        with ws.store.session() as session:
+            records = releases_of(session, entry.artifact.kind, entry.artifact.name)
+        rows = [{"version": r.version, "released_at": r.released_at.isoformat(),
+                 "commit": r.git_commit, "author": r.author, "hash": r.content_hash,
+                 "tag": r.tag} for r in records]
+
+        def human() -> None:
+            t = table("version", "released", "commit", "author", "content hash",
+                      title=f"{entry.artifact.kind}/{entry.artifact.name}")
+            for r in rows:
+                t.add_row(r["version"], r["released_at"][:19].replace("T", " "), r["commit"][:10],
+                          escape(r["author"]), r["hash"][:12])
+            console.print(t)
+
+        emit(rows, as_json, human)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _tree_catalog(ws: Any) -> Catalog:
+    tree = load_directory(ws.settings.registry_path, relative_to=ws.root)
+    return Catalog(Entry(item.artifact, item.path) for item in tree.artifacts)
+
+
+def _print_findings(findings: list[Finding], count: int) -> None:
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        console.print(f"[{colour}]{f.severity}[/{colour}] {escape(str(f))}")
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    console.print(f"{count} artifact(s) checked: {errors} error(s), {warnings} warning(s)")
+
+
+def _list_rows(catalog: Catalog, kind: str | None) -> list[dict[str, Any]]:
+    names = sorted({(e.artifact.kind, e.artifact.name) for e in catalog
+                    if kind is None or e.artifact.kind == kind},
+                   key=lambda kn: (KINDS.index(kn[0]), kn[1]))
+    rows = []
+    for k, n in names:
+        versions = catalog.versions(k, n)
+        drafts = [e.artifact.version for e in versions if not e.released]
+        rows.append({"kind": k, "name": n, "latest": versions[-1].artifact.version,
+                     "released": [e.artifact.version for e in versions if e.released],
+                     "draft": drafts[-1] if drafts else None,
+                     "description": versions[-1].artifact.description})
+    return rows
+
+
+def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
+    artifact = entry.artifact
+    data: dict[str, Any] = {
+        "kind": artifact.kind, "name": artifact.name, "version": artifact.version,
+        "path": entry.path, "released": entry.released, "content": artifact.content(),
+        "content_hash": artifact.content_hash(),
+        "refs": [f"{kind}/{ref}" for kind, ref in artifact.refs()],
+        "versions": [e.artifact.version for e in catalog.versions(artifact.kind, artifact.name)],
+        "release": None,
+    }
+    if isinstance(artifact, Prompt):
+        data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
+    if entry.released:
+        from registry.store.releases import get_release
+
+        with ws.store.session() as session:
+            record = get_release(session, artifact.key)
+        if record:
+            data["release"] = {"commit": record.git_commit, "tag": record.tag,
+                               "author": record.author,
+                               "released_at": record.released_at.isoformat()}
+    return data
+
+
+def _print_show(data: dict[str, Any]) -> None:
+    from registry.yaml_io import dump_content
+
+    status = "released" if data["released"] else "draft (not released)"
+    console.print(f"[bold]{data['kind']}/{data['name']}@{data['version']}[/bold]  {status}")
+    if data.get("path"):
+        console.print(f"file:         {data['path']}")
+    console.print(f"versions:     {', '.join(data['versions'])}")
+    console.print(f"content hash: {data['content_hash']}")
+    if data.get("fingerprint"):
+        console.print(f"fingerprint:  {data['fingerprint']}")
+    if data["refs"]:
+        console.print(f"refs:         {', '.join(data['refs'])}")
+    if data["release"]:
+        r = data["release"]
+        console.print(f"released:     {r['released_at'][:19]} by {escape(r['author'])} "
+                      f"at {r['commit'][:10]} ({r['tag']})")
+    console.print()
+    console.print(escape(dump_content(data["content"]).rstrip()))
+
+
+def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if vars_file is not None:
+        try:
+            loaded = json.loads(vars_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--vars-file: cannot read JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--vars-file must hold a JSON object")
+        values.update(loaded)
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {pair!r}: write it as name=value")
+        try:
+            values[key] = coerce_cli_value(prompt.variables.get(key), text)
+        except ValidationError as exc:
+            raise UsageError(f"--var {key}: {exc.message}") from None
+    return values
+
+
+__all__ = ["print_json", "register"]

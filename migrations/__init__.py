@@ -1,0 +1,1 @@
+"""Alembic revisions for the promptctl store (``promptctl db upgrade`` runs them)."""

@@ -1,0 +1,32 @@
+"""Lint findings: what is wrong with registry content, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one file; ``fix`` tells the user what to do about it."""
+
+    severity: Severity
+    code: str
+    path: str
+    message: str
+    field: str | None = None
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}: {self.field}" if self.field else self.path
+        text = f"{where}: {self.message}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)

@@ -1,0 +1,139 @@
+"""The git side of the registry: commits, authors, dirty files and release tags.
+
+Tags are created in bulk: tag objects are written straight into the object
+database and every ref is added by one ``git update-ref --stdin`` transaction,
+so releasing thousands of artifacts costs a handful of git processes instead
+of one per tag (the slow whole-repo pattern DESIGN §7 warns about).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import git
+from gitdb import IStream
+
+from registry.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
+
+HASH_TRAILER = "Content-Hash:"
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    commit: str
+    message: str
+
+    @property
+    def content_hash(self) -> str | None:
+        for line in self.message.splitlines():
+            if line.startswith(HASH_TRAILER):
+                return line.removeprefix(HASH_TRAILER).strip()
+        return None
+
+
+@dataclass(frozen=True)
+class NewTag:
+    name: str
+    commit: str
+    message: str
+
+
+class GitRepo:
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        self.root = Path(repo.working_tree_dir or ".").resolve()
+
+    @classmethod
+    def discover(cls, path: Path) -> GitRepo:
+        try:
+            return cls(git.Repo(path, search_parent_directories=True))
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise NotFoundError(
+                f"{path} is not inside a git repository (run `git init` first)"
+            ) from None
+
+    def head_commit(self) -> str:
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:
+            raise ValidationError("the repository has no commits yet: commit your prompts first")\
+                from None
+
+    def author(self) -> str:
+        """``Name <email>`` of the person releasing, from git config."""
+        reader = self.repo.config_reader()
+        name = reader.get_value("user", "name", default="") or os.environ.get("USER", "unknown")
+        email = reader.get_value("user", "email", default="")
+        return f"{name} <{email}>" if email else str(name)
+
+    def dirty_paths(self, under: str) -> set[str]:
+        """Repo-relative paths below ``under`` that differ from HEAD or are untracked."""
+        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", under)
+        paths: set[str] = set()
+        entries = out.split("\0")
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            if len(entry) > 3:
+                paths.add(entry[3:])
+                if entry[0] in "RC":  # a rename also names its source in the next entry
+                    i += 1
+            i += 1
+        return paths
+
+    def tags(self, prefix: str = "") -> dict[str, TagInfo]:
+        """Every tag (optionally under ``prefix``) with its peeled commit and message."""
+        fmt = "%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(contents)%1e"
+        pattern = f"refs/tags/{prefix}" if prefix else "refs/tags"
+        out = self._git("for-each-ref", f"--format={fmt}", pattern)
+        tags: dict[str, TagInfo] = {}
+        for record in out.split("\x1e"):
+            record = record.lstrip("\n")
+            if not record:
+                continue
+            name, obj, peeled, message = record.split("\0", 3)
+            tags[name] = TagInfo(name, peeled or obj, message)
+        return tags
+
+    def create_tags(self, new_tags: list[NewTag], tagger: str) -> None:
+        """Create annotated tags atomically: all of them or, on a race, none."""
+        if not new_tags:
+            return
+        stamp = f"{int(time.time())} {time.strftime('%z')}"
+        lines = ["start"]
+        for tag in new_tags:
+            body = (
+                f"object {tag.commit}\ntype commit\ntag {tag.name}\n"
+                f"tagger {_identity(tagger)} {stamp}\n\n{tag.message.rstrip()}\n"
+            ).encode()
+            stream = self.repo.odb.store(IStream(b"tag", len(body), BytesIO(body)))
+            lines.append(f"create refs/tags/{tag.name} {stream.hexsha.decode()}")
+        lines += ["prepare", "commit", ""]
+        proc = subprocess.run(
+            ["git", "update-ref", "--stdin"], input="\n".join(lines), cwd=self.root,
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+            raise ConflictError(f"could not create release tags: {detail}")
+
+    def _git(self, *args: str) -> str:
+        try:
+            return self.repo.git.execute(["git", *args], strip_newline_in_stdout=False)
+        except git.GitCommandError as exc:
+            raise BackendUnavailable(f"git {args[0]} failed: {_stderr(exc)}") from None
+
+
+def _identity(author: str) -> str:
+    return author if "<" in author else f"{author} <>"
+
+
+def _stderr(exc: git.GitCommandError) -> str:
+    text = (exc.stderr or str(exc)).strip().replace("stderr: ", "").strip("' \n")
+    return text.splitlines()[-1] if text else "unknown error"

@@ -1,0 +1,184 @@
+"""Engine set-up and migrations.
+
+SQLite is the zero-config default and must survive several processes at once
+(a CLI release while ``promptctl serve`` runs): WAL journal, a busy timeout,
+and ``BEGIN IMMEDIATE`` for write transactions so two writers queue instead of
+failing half-way. Tables exist only through Alembic (``migrations/``); the
+first command against a new database upgrades it under a lock, so two
+processes starting together do not both try to create the tables.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session, create_engine
+
+from registry.errors import BackendUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _migrations_dir() -> Path:
+    import migrations
+
+    return Path(migrations.__file__).resolve().parent
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_migrations_dir()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def create_db_engine(url: str) -> Engine:
+    """Create an engine with the settings each backend needs for concurrent use."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                          "isolation_level": None},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class Store:
+    """The registry database: an engine plus session helpers and migrations."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+        self.is_sqlite = url.startswith("sqlite")
+
+    @classmethod
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        store = cls(url)
+        if upgrade:
+            store.upgrade()
+        return store
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read session (no write lock on SQLite)."""
+        with self._translate_errors(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed on success, rolled back on any error."""
+        engine = self.engine
+        if self.is_sqlite:
+            engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        with (
+            self._translate_errors(),
+            Session(engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
+
+    # -- migrations ---------------------------------------------------------------------------
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``; a no-op when it is already there."""
+        try:
+            if revision == "head" and self.current_revision() == self.head_revision():
+                return
+            with self._migration_lock():
+                self._run(command.upgrade, revision)
+        except SQLAlchemyError as exc:
+            raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
+
+    def downgrade(self, revision: str) -> None:
+        with self._migration_lock():
+            self._run(command.downgrade, revision)
+
+    def _run(self, fn, revision: str) -> None:  # type: ignore[no-untyped-def]
+        config = alembic_config(self.url)
+        with self.engine.connect() as conn:
+            config.attributes["connection"] = conn
+            fn(config, revision)
+            if conn.in_transaction():
+                conn.commit()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Serialize migrations across processes (file lock or PostgreSQL advisory lock)."""
+        if self.is_sqlite:
+            path = self.url.split("///", 1)[1] if "///" in self.url else ""
+            if not path or path == ":memory:":
+                yield
+                return
+            with open(f"{path}.migrate.lock", "w") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(727274)")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(727274)")
+                conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    return f"sqlite:///{Path(path).resolve()}"

@@ -1,0 +1,62 @@
+"""A workspace ties one repository's settings, git and store together for commands."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from registry.catalog import Catalog, Entry
+from registry.config import Settings, load_settings
+from registry.gitrepo import GitRepo
+from registry.loader import LoadResult, check_refs, load_directory
+from registry.model import ArtifactKey
+from registry.store import Store
+from registry.store.releases import all_releases, record_artifact
+
+
+class Workspace:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def open(cls, start: Path | None = None, **overrides: object) -> Workspace:
+        return cls(load_settings(start, **overrides))
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
+
+    @cached_property
+    def git(self) -> GitRepo:
+        return GitRepo.discover(self.root)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store.open(self.settings.db_url)
+
+    def load_tree(self) -> LoadResult:
+        """Load the working tree and check refs against the tree and the releases."""
+        result = load_directory(self.settings.registry_path, relative_to=self.root)
+        released = self.released_keys()
+        result.findings.extend(check_refs(result.artifacts, released.__contains__))
+        return result
+
+    def released_keys(self) -> set[ArtifactKey]:
+        with self.store.session() as session:
+            return {ArtifactKey(r.kind, r.name, r.version) for r in all_releases(session)}
+
+    def catalog(self, *, include_tree: bool = True) -> Catalog:
+        """Released versions plus (optionally) the valid artifacts of the working tree."""
+        catalog = Catalog()
+        with self.store.session() as session:
+            for record in all_releases(session):
+                catalog.add(Entry(record_artifact(record), None, released=True))
+        if include_tree:
+            tree = load_directory(self.settings.registry_path, relative_to=self.root)
+            for item in tree.artifacts:
+                released = catalog.get(item.artifact.key)
+                if released is None:
+                    catalog.add(Entry(item.artifact, item.path))
+                else:  # the released content is the truth; keep the file location
+                    catalog.add(Entry(released.artifact, item.path, released=True))
+        return catalog
