@@ -184,11 +184,19 @@ def history(
     ctx: typer.Context,
     name: str = typer.Argument(...),
     kind: str = typer.Option(None, "--kind", "-k"),
+    env: str = typer.Option(None, "--env", "-e",
+                            help="Show NAME's rollout changes in this environment instead."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Every released version of NAME with date, commit and author."""
+    """Every released version of NAME with date, commit and author (or, with --env, every
+    rollout change of NAME in that environment)."""
     with handled(as_json):
         ws = workspace(ctx)
+        if env:
+            from cli.rollout_cmds import rollout_history
+
+            rollout_history(ws, name, env, as_json)
+            return
         entry = ws.catalog(include_tree=False).find(name, kind)
         with ws.store.session() as session:
             records = releases_of(session, entry.artifact.kind, entry.artifact.name)

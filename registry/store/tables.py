@@ -31,3 +31,102 @@ class ReleaseRecord(SQLModel, table=True):
     released_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+# -- rollout (revision 0002_rollout) ------------------------------------------------------------
+
+
+class EnvironmentRecord(SQLModel, table=True):
+    """A named environment (``development``, ``staging``, ``production`` by default)."""
+
+    __tablename__ = "environments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class RolloutRecord(SQLModel, table=True):
+    """The current rollout of one prompt in one environment.
+
+    ``version`` is an optimistic lock: every change is ``UPDATE ... WHERE version
+    = :read``, so two writers that read the same state cannot both win.
+    ``previous`` is a JSON list of earlier stable versions (newest last), popped
+    by a rollback that has no canary to clear.
+    """
+
+    __tablename__ = "rollouts"
+    __table_args__ = (UniqueConstraint("env", "prompt", name="uq_rollout_env_prompt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64, index=True)
+    prompt: str = Field(max_length=64)
+    stable: str | None = Field(default=None, max_length=128)
+    canary: str | None = Field(default=None, max_length=128)
+    percent: int = 0
+    stickiness: str = Field(default="default", max_length=64)
+    previous: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    version: int = 1
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class RolloutEvent(SQLModel, table=True):
+    """Append-only audit trail: one row per change, written in the change's transaction.
+
+    Its ``id`` doubles as the change id (ETag) of the environment's snapshot.
+    """
+
+    __tablename__ = "rollout_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64, index=True)
+    prompt: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=256)
+    before: str = Field(sa_column=Column(Text, nullable=False))  # JSON state
+    after: str = Field(sa_column=Column(Text, nullable=False))  # JSON state
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)  # reader | deployer | admin
+    env: str | None = Field(default=None, max_length=64)  # readers: the one env they may read
+    created_by: str = Field(max_length=256)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class EvalRecord(SQLModel, table=True):
+    """The outcome of an eval suite for one prompt version in one environment."""
+
+    __tablename__ = "eval_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64, index=True)
+    prompt: str = Field(max_length=64, index=True)
+    version: str = Field(max_length=128)
+    suite: str = Field(max_length=128)
+    passed: bool
+    score: float | None = None
+    actor: str = Field(max_length=256)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

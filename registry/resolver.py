@@ -1,0 +1,238 @@
+"""(environment, prompt, key) -> the bundle to use: one evaluation path for API and SDK.
+
+A *snapshot* is a JSON document holding, for one environment, every prompt's
+rollout (stable, canary, percent, stickiness) with the bundles of the versions
+it serves and their fingerprints, plus the environment's change id (the id of
+its latest audit event, which only grows) as the ETag. The server builds it
+from the database; the SDK evaluates it in memory; both call
+:meth:`Snapshot.resolve`, so a key lands on the same variant everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from registry.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
+from registry.bundle import Bundle, resolve_bundle
+from registry.catalog import Catalog, Entry
+from registry.errors import NotFoundError, ValidationError
+from registry.model import Prompt
+from registry.store import Store
+from registry.store.releases import all_releases, record_artifact
+from registry.store.tables import RolloutEvent, RolloutRecord
+
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedBundle:
+    """The version of a prompt that one key gets, ready to render and to log."""
+
+    env: str
+    name: str
+    version: str
+    variant: str  # "stable" | "canary"
+    fingerprint: str
+    bundle: Bundle
+    change_id: int = 0
+
+    def render(self, **values: Any) -> list[dict[str, str]]:
+        """Chat messages ``[{role, content}]``; variables are type-checked."""
+        return self.bundle.render(**values)
+
+    @property
+    def model(self) -> str:
+        """The provider's model id (e.g. ``gpt-4o-mini-2024-07-18``)."""
+        return self.bundle.model.model
+
+    @property
+    def provider(self) -> str:
+        return self.bundle.model.provider
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.bundle.model.params)
+
+    @cached_property
+    def tools(self) -> list[dict[str, Any]]:
+        """Function definitions to pass to the model: name, description, parameters."""
+        return [{"name": t.name, "description": t.description, "parameters": t.parameters}
+                for t in self.bundle.tools]
+
+    @property
+    def index(self) -> dict[str, Any] | None:
+        return self.bundle.index.content() if self.bundle.index else None
+
+    @property
+    def output_schema(self) -> dict[str, Any] | None:
+        return self.bundle.prompt.output_schema
+
+    @property
+    def templates(self) -> dict[str, str | None]:
+        template = self.bundle.prompt.template
+        return {"system": template.system, "user": template.user}
+
+    def trace(self) -> dict[str, Any]:
+        """What to log with each LLM call so its output can be traced to this bundle."""
+        return {"prompt": self.name, "version": self.version, "variant": self.variant,
+                "fingerprint": self.fingerprint, "env": self.env,
+                "model": f"{self.provider}/{self.model}", "change_id": self.change_id}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolve endpoint's response body (DESIGN §5)."""
+        content = self.bundle.to_dict()
+        return {"name": self.name, "version": self.version, "variant": self.variant,
+                "fingerprint": self.fingerprint, "env": self.env, "change_id": self.change_id,
+                "templates": self.templates, "variables": content["prompt"].get("variables", {}),
+                "model": content["model"], "tools": content["tools"], "index": content["index"],
+                "output_schema": self.output_schema}
+
+
+@dataclass(frozen=True)
+class _Rollout:
+    name: str
+    stable: ResolvedBundle
+    canary: ResolvedBundle | None
+    percent: int
+    stickiness: str
+
+
+class Snapshot:
+    """A compiled snapshot: immutable, so readers share it without locks."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        try:
+            if doc.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"unsupported snapshot format {doc.get('format')!r}")
+            self.doc = doc
+            self.env: str = doc["env"]
+            self.change_id: int = int(doc["change_id"])
+            self._rollouts = {name: self._compile(name, entry)
+                              for name, entry in doc["prompts"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValidationError(f"invalid snapshot: {exc}") from None
+
+    @property
+    def etag(self) -> str:
+        return snapshot_etag(self.env, self.change_id)
+
+    def names(self) -> list[str]:
+        return sorted(self._rollouts)
+
+    def resolve(self, name: str, key: object = None,
+                context: Mapping[str, object] | None = None) -> ResolvedBundle:
+        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout."""
+        rollout = self._rollouts.get(name)
+        if rollout is None:
+            raise NotFoundError(f"prompt {name!r} has no rollout in {self.env}")
+        canary = rollout.canary
+        if canary is None:
+            return rollout.stable
+        if context is None and key is not None and key != "" \
+                and rollout.stickiness == DEFAULT_STICKINESS:
+            # Same result as in_rollout() with {"userId": key}, minus building a dict.
+            hit = normalized_hash(str(key), name) <= rollout.percent
+        else:
+            ctx = dict(context or {})
+            if key is not None:
+                ctx["userId"] = key
+            hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
+        return canary if hit else rollout.stable
+
+    def _compile(self, name: str, entry: Mapping[str, Any]) -> _Rollout:
+        versions = entry["versions"]
+
+        def bundle(version: str, variant: str) -> ResolvedBundle:
+            data = versions[version]
+            return ResolvedBundle(self.env, name, version, variant, data["fingerprint"],
+                                  Bundle.from_dict(data["bundle"]), self.change_id)
+
+        canary = entry.get("canary")
+        return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
+                        canary=bundle(canary, "canary") if canary else None,
+                        percent=int(entry.get("percent") or 0),
+                        stickiness=entry.get("stickiness") or DEFAULT_STICKINESS)
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.doc, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Snapshot:
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise ValidationError("invalid snapshot: not a JSON object")
+        return cls(doc)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Snapshot:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise NotFoundError(f"cannot read snapshot {path}: {exc.strerror}") from None
+        return cls.from_json(data)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically (temp file + rename), so a crash never leaves half a file."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(self.to_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def snapshot_etag(env: str, change_id: int) -> str:
+    return f'"{env}-{change_id}"'
+
+
+def change_id(session: Session, env: str) -> int:
+    """The id of ``env``'s latest audit event (0 before the first change)."""
+    stmt = select(func.max(RolloutEvent.id)).where(RolloutEvent.env == env)
+    return int(session.exec(stmt).one() or 0)
+
+
+def build_snapshot(store: Store, env: str) -> dict[str, Any]:
+    """The snapshot document of ``env`` as stored now."""
+    with store.session() as session:
+        current = change_id(session, env)  # read first: a later change only bumps the ETag
+        rows = list(session.exec(select(RolloutRecord).where(RolloutRecord.env == env)))
+        catalog = Catalog(Entry(record_artifact(r), None, released=True)
+                          for r in all_releases(session))
+    prompts: dict[str, Any] = {}
+    for row in rows:
+        if row.stable is None:
+            continue
+        served = [v for v in (row.stable, row.canary) if v]
+        versions = {}
+        for version in served:
+            entry = catalog.find(f"prompt/{row.prompt}@{version}")
+            assert isinstance(entry.artifact, Prompt)
+            bundle = resolve_bundle(entry.artifact, catalog)
+            versions[version] = {"fingerprint": bundle.fingerprint, "bundle": bundle.to_dict()}
+        prompts[row.prompt] = {"stable": row.stable, "canary": row.canary,
+                               "percent": row.percent, "stickiness": row.stickiness,
+                               "versions": versions}
+    return {"format": SNAPSHOT_FORMAT, "env": env, "change_id": current,
+            "generated_at": datetime.now(UTC).isoformat(), "prompts": prompts}

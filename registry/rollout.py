@@ -1,0 +1,347 @@
+"""Rollout control: promote, roll back, status and history per (environment, prompt).
+
+The registry database is the record. Each change and its audit event commit in
+one transaction; the row's ``version`` column is an optimistic lock, so two
+writers that read the same state cannot both win (the loser gets
+``ConflictError``, exit 4 / HTTP 409) and no update is ever lost. Only after the
+commit is the new state handed to the flag backend (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from registry.bucketing import DEFAULT_STICKINESS
+from registry.errors import CheckFailed, ConflictError, NotFoundError, UsageError
+from registry.flags.base import FlagBackend, FlagState
+from registry.model import NAME_RE, ArtifactKey
+from registry.store import Store
+from registry.store.releases import get_release
+from registry.store.tables import (
+    EnvironmentRecord,
+    EvalRecord,
+    RolloutEvent,
+    RolloutRecord,
+    utcnow,
+)
+
+CANARY_PERCENT_RANGE = range(1, 100)
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """What readers of one (environment, prompt) are served."""
+
+    env: str
+    prompt: str
+    stable: str | None
+    canary: str | None = None
+    percent: int = 0
+    stickiness: str = DEFAULT_STICKINESS
+    version: int = 0  # optimistic-lock counter of the row (0: no row yet)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """The part recorded in audit events (without the lock counter)."""
+        return {"stable": self.stable, "canary": self.canary, "percent": self.percent,
+                "stickiness": self.stickiness}
+
+    def flag_state(self) -> FlagState:
+        return FlagState(env=self.env, prompt=self.prompt, stable=self.stable,
+                         canary=self.canary, percent=self.percent, stickiness=self.stickiness)
+
+    @classmethod
+    def of(cls, row: RolloutRecord) -> RolloutState:
+        return cls(env=row.env, prompt=row.prompt, stable=row.stable, canary=row.canary,
+                   percent=row.percent, stickiness=row.stickiness, version=row.version)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audit event: who changed what, from which state to which, when and why."""
+
+    id: int
+    env: str
+    prompt: str
+    action: str
+    actor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    reason: str | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def of(cls, row: RolloutEvent) -> Change:
+        return cls(id=row.id or 0, env=row.env, prompt=row.prompt, action=row.action,
+                   actor=row.actor, before=json.loads(row.before), after=json.loads(row.after),
+                   reason=row.reason, created_at=row.created_at)
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Rollouts:
+    """Rollout control over one store.
+
+    ``environments`` is ``Settings.environments`` (per-environment options such
+    as ``require_eval``); environments named there are known even before
+    ``env add``. ``on_change`` is called after every commit with the change,
+    e.g. to wake the API's event stream.
+    """
+
+    def __init__(self, store: Store, environments: Mapping[str, Mapping[str, Any]] | None = None,
+                 backend: FlagBackend | None = None,
+                 on_change: Callable[[Change], None] | None = None) -> None:
+        self.store = store
+        self.config = {k: dict(v) for k, v in (environments or {}).items()}
+        self.backend = backend
+        self.on_change = on_change
+
+    # -- environments -------------------------------------------------------------------------
+
+    def environments(self) -> list[str]:
+        with self.store.session() as session:
+            stored = {r.name for r in session.exec(select(EnvironmentRecord))}
+        return sorted(stored | set(self.config))
+
+    def require_environment(self, env: str) -> None:
+        if env in self.config:
+            return
+        with self.store.session() as session:
+            if not _env_exists(session, env):
+                known = ", ".join(self.environments())
+                raise NotFoundError(f"unknown environment {env!r} (known: {known}); "
+                                    "add it with `promptctl env add`")
+
+    def add_environment(self, name: str) -> str:
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise UsageError(f"{name!r} is not a valid environment name: use lowercase "
+                             "letters, digits, '.', '_' or '-'")
+        try:
+            with self.store.write() as session:
+                if _env_exists(session, name):
+                    raise ConflictError(f"environment {name!r} already exists")
+                session.add(EnvironmentRecord(name=name))
+        except IntegrityError:
+            raise ConflictError(f"environment {name!r} already exists") from None
+        return name
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def state(self, env: str, prompt: str) -> RolloutState | None:
+        self.require_environment(env)
+        with self.store.session() as session:
+            row = _row(session, env, prompt)
+            return RolloutState.of(row) if row else None
+
+    def status(self, env: str | None = None) -> list[RolloutState]:
+        if env is not None:
+            self.require_environment(env)
+        with self.store.session() as session:
+            stmt = select(RolloutRecord)
+            if env is not None:
+                stmt = stmt.where(RolloutRecord.env == env)
+            rows = session.exec(stmt.order_by(RolloutRecord.env, RolloutRecord.prompt))
+            return [RolloutState.of(r) for r in rows]
+
+    def history(self, env: str, prompt: str) -> list[Change]:
+        self.require_environment(env)
+        with self.store.session() as session:
+            stmt = (select(RolloutEvent)
+                    .where(RolloutEvent.env == env, RolloutEvent.prompt == prompt)
+                    .order_by(RolloutEvent.id))
+            events = [Change.of(e) for e in session.exec(stmt)]
+            if not events and not _prompt_released(session, prompt):
+                raise NotFoundError(f"no prompt named {prompt!r} is released")
+        return events
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def promote(self, env: str, prompt: str, version: str, *, percent: int = 100,
+                reason: str | None = None, actor: str | None = None) -> Change:
+        """Serve ``version`` to ``percent`` of keys (a canary) or, at 100, to everyone."""
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+            raise UsageError(f"percent must be an integer from 1 to 100, got {percent!r}")
+        self.require_environment(env)
+        with self.store.session() as session:
+            if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
+                raise NotFoundError(_not_released(session, prompt, version))
+            self._check_eval_gate(session, env, prompt, version)
+
+        def change(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
+            return _promoted(current, previous, version, percent)
+
+        return self._apply(env, prompt, "promote", change, reason, actor)
+
+    def rollback(self, env: str, prompt: str, *, reason: str | None = None,
+                 actor: str | None = None) -> Change:
+        """Clear the canary if there is one, else restore the previous stable version."""
+        self.require_environment(env)
+
+        def change(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
+            if current.version == 0:
+                raise NotFoundError(f"{prompt} has no rollout in {env}: nothing to roll back")
+            return _rolled_back(current, previous)
+
+        return self._apply(env, prompt, "rollback", change, reason, actor)
+
+    def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
+                    score: float | None = None, actor: str | None = None) -> EvalRecord:
+        """Record an eval outcome; environments with ``require_eval`` gate promotes on it."""
+        if not suite or len(suite) > 128:
+            raise UsageError("--suite must name the eval suite (1-128 characters)")
+        self.require_environment(env)
+        with self.store.write() as session:
+            if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
+                raise NotFoundError(_not_released(session, prompt, version))
+            record = EvalRecord(env=env, prompt=prompt, version=version, suite=suite,
+                                passed=passed, score=score, actor=actor or default_actor())
+            session.add(record)
+        return record
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_eval_gate(self, session: Session, env: str, prompt: str, version: str) -> None:
+        required = self.config.get(env, {}).get("require_eval", False)
+        if not required:
+            return
+        stmt = select(EvalRecord).where(EvalRecord.env == env, EvalRecord.prompt == prompt,
+                                        EvalRecord.version == version)
+        if isinstance(required, str):
+            stmt = stmt.where(EvalRecord.suite == required)
+        latest = session.exec(stmt.order_by(EvalRecord.id.desc())).first()  # type: ignore[union-attr]
+        suite = f" of suite {required!r}" if isinstance(required, str) else ""
+        if latest is None:
+            raise CheckFailed(f"{env} requires a passing eval{suite} before promoting: "
+                              f"record one with `promptctl eval record {prompt} {version} "
+                              f"--env {env} --passed --suite NAME`")
+        if not latest.passed:
+            raise CheckFailed(f"{env} requires a passing eval{suite}: the latest eval of "
+                              f"{prompt}@{version} ({latest.suite}) failed")
+
+    def _apply(self, env: str, prompt: str, action: str,
+               change: Callable[[RolloutState, list[str]], tuple[RolloutState, list[str]]],
+               reason: str | None, actor: str | None) -> Change:
+        """Read, change and write the row plus its audit event in one transaction."""
+        try:
+            with self.store.write() as session:
+                row = _row(session, env, prompt)
+                current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
+                previous = json.loads(row.previous) if row else []
+                new, new_previous = change(current, previous)
+                _write_row(session, row, new, new_previous)
+                event = RolloutEvent(env=env, prompt=prompt, action=action,
+                                     actor=actor or default_actor(),
+                                     before=json.dumps(current.public()),
+                                     after=json.dumps(new.public()), reason=reason)
+                session.add(event)
+                session.flush()
+                result = Change.of(event)
+        except IntegrityError:
+            raise _conflict(env, prompt) from None
+        self._publish(result, new)
+        return result
+
+    def _publish(self, change: Change, state: RolloutState) -> None:
+        if self.on_change is not None:
+            self.on_change(change)
+        if self.backend is not None:
+            self.backend.publish(state.flag_state())
+
+
+def _promoted(current: RolloutState, previous: list[str], version: str, percent: int
+              ) -> tuple[RolloutState, list[str]]:
+    """``previous`` is the stack of earlier stable versions (newest last)."""
+    if percent == 100:
+        if current.stable == version and current.canary is None:
+            raise UsageError(f"{current.prompt}@{version} is already stable in {current.env}")
+        pushed = previous
+        if current.stable is not None and current.stable != version:
+            pushed = [*previous, current.stable]
+        state = RolloutState(current.env, current.prompt, version, None, 0, current.stickiness,
+                             current.version)
+        return state, pushed
+    if current.stable is None:
+        raise UsageError(f"{current.prompt} has no stable version in {current.env} to canary "
+                         f"against: promote a version to 100% first")
+    if current.stable == version:
+        raise UsageError(f"{current.prompt}@{version} is already stable in {current.env}")
+    state = RolloutState(current.env, current.prompt, current.stable, version, percent,
+                         current.stickiness, current.version)
+    return state, previous
+
+
+def _rolled_back(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
+    if current.canary is not None:
+        return RolloutState(current.env, current.prompt, current.stable, None, 0,
+                            current.stickiness, current.version), previous
+    if not previous:
+        raise UsageError(f"{current.prompt} in {current.env} has no canary and no previous "
+                         f"stable version: nothing to roll back to")
+    return RolloutState(current.env, current.prompt, previous[-1], None, 0,
+                        current.stickiness, current.version), previous[:-1]
+
+
+def _row(session: Session, env: str, prompt: str) -> RolloutRecord | None:
+    stmt = select(RolloutRecord).where(RolloutRecord.env == env, RolloutRecord.prompt == prompt)
+    return session.exec(stmt).first()
+
+
+def _write_row(session: Session, row: RolloutRecord | None, new: RolloutState,
+               previous: list[str]) -> None:
+    values = {"stable": new.stable, "canary": new.canary, "percent": new.percent,
+              "stickiness": new.stickiness, "previous": json.dumps(previous),
+              "updated_at": utcnow()}
+    if row is None:
+        session.add(RolloutRecord(env=new.env, prompt=new.prompt, version=1, **values))
+        session.flush()
+        return
+    stmt = (update(RolloutRecord)
+            .where(RolloutRecord.id == row.id, RolloutRecord.version == row.version)  # type: ignore[arg-type]
+            .values(version=row.version + 1, **values))
+    if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+        raise _conflict(new.env, new.prompt)
+
+
+def _conflict(env: str, prompt: str) -> ConflictError:
+    return ConflictError(f"{prompt} in {env} was changed by someone else at the same time: "
+                         "check `promptctl status` and retry")
+
+
+def _env_exists(session: Session, env: str) -> bool:
+    stmt = select(func.count()).select_from(EnvironmentRecord).where(EnvironmentRecord.name == env)
+    return bool(session.exec(stmt).one())
+
+
+def _prompt_released(session: Session, prompt: str) -> bool:
+    from registry.store.releases import releases_of
+
+    return bool(releases_of(session, "prompt", prompt))
+
+
+def _not_released(session: Session, prompt: str, version: str) -> str:
+    from registry.store.releases import releases_of
+
+    versions = [r.version for r in releases_of(session, "prompt", prompt)]
+    if not versions:
+        return f"no prompt named {prompt!r} is released"
+    return (f"prompt {prompt}@{version} is not released (released: {', '.join(versions)}); "
+            "only released versions can be promoted")
