@@ -23,6 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PROMPTS = REPO_ROOT / "prompts"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Fixtures for rollout, API and SDK tests (released versions, a real uvicorn server).
+pytest_plugins = ["rollout_fixtures"]
+
 
 def require_service(available: bool, what: str) -> None:
     """Skip locally when ``what`` is not running; fail in CI, where it must be."""
