@@ -1,0 +1,104 @@
+"""The FastAPI application: state, error handling and middleware.
+
+Every error leaves as JSON ``{error, detail}`` with the HTTP status of
+``registry.errors.ERROR_TABLE``; invalid requests are 422, oversized bodies
+413. A 500 means a bug, never bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from registry.api.auth import Authenticator
+from registry.api.feed import ChangeFeed, LocalChangeFeed
+from registry.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
+from registry.api.snapshots import SnapshotCache
+from registry.config import Settings
+from registry.errors import PromptctlError
+from registry.flags.factory import make_backend
+from registry.rollout import Rollouts
+from registry.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    store: Store
+    rollouts: Rollouts
+    feed: ChangeFeed
+    snapshots: SnapshotCache
+    authenticate: Authenticator
+    metrics: Metrics
+    keepalive: float
+
+
+def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFeed | None = None,
+               keepalive: float = 10.0, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+    """Build the lookup API over ``settings``' database (``promptctl serve`` runs it)."""
+    store = store or Store.open(settings.db_url)
+    feed = feed or LocalChangeFeed(store)
+    rollouts = Rollouts(store, settings.environments, backend=make_backend(settings, store),
+                        on_change=lambda change: feed.publish(change.env, change.id))
+    state = ApiState(settings=settings, store=store, rollouts=rollouts, feed=feed,
+                     snapshots=SnapshotCache(store), authenticate=Authenticator(store),
+                     metrics=Metrics(), keepalive=keepalive)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.stop()
+
+    app = FastAPI(title="promptctl", version="1", lifespan=lifespan,
+                  description="Runtime lookup and rollout control for versioned LLM prompts.")
+    app.state.api = state
+    _install_error_handlers(app)
+    from registry.api.routes import router
+
+    app.include_router(router)
+    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body)
+    return app
+
+
+def error_body(error: str, detail: Any, **extra: Any) -> dict[str, Any]:
+    return {"error": error, "detail": detail, **extra}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PromptctlError)
+    async def _promptctl_error(_: Request, exc: PromptctlError) -> JSONResponse:
+        extra = {"items": exc.detail} if exc.detail is not None else {}
+        return JSONResponse(error_body(type(exc).__name__, exc.message, **extra),
+                            status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+                    for e in exc.errors()]
+        return JSONResponse(error_body("ValidationError", "; ".join(problems) or "invalid"),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = {404: "NotFoundError", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return JSONResponse(error_body(name, exc.detail), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("InternalError", "internal server error"),
+                            status_code=500)

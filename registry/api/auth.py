@@ -1,0 +1,43 @@
+"""Bearer-token authentication with a short cache, so a resolve costs no query."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from registry.errors import AuthError
+from registry.store import Store
+from registry.tokens import Principal, authenticate, hash_secret
+
+CACHE_SECONDS = 2.0  # a revoked token stops working within this long
+
+
+class Authenticator:
+    def __init__(self, store: Store, ttl: float = CACHE_SECONDS) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, authorization: str | None) -> Principal:
+        secret = _bearer(authorization)
+        key = hash_secret(secret)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = authenticate(self.store, secret)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now + self.ttl, principal)
+        return principal
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("missing bearer token (Authorization: Bearer <token>)")
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise AuthError("the Authorization header must be `Bearer <token>`")
+    return secret.strip()

@@ -1,0 +1,116 @@
+"""Change notification for the event stream: who is waiting, and what changed.
+
+:class:`ChangeFeed` is the small interface the API depends on. The built-in
+:class:`LocalChangeFeed` is woken at once by changes made through this server
+and polls the audit table (one indexed ``max(id)`` query) to notice changes
+made by other processes, such as ``promptctl rollback`` against the database.
+A multi-replica deployment can swap in a feed driven by PostgreSQL
+``LISTEN/NOTIFY`` without touching the endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from registry.errors import PromptctlError
+from registry.store import Store
+from registry.store.tables import RolloutEvent
+
+log = logging.getLogger(__name__)
+
+
+class ChangeFeed(Protocol):
+    def current(self, env: str) -> int:
+        """The latest change id known for ``env`` (0 before any change)."""
+
+    def publish(self, env: str, change_id: int) -> None:
+        """Record a change; safe to call from any thread."""
+
+    async def wait(self, env: str, after: int, timeout: float) -> int:
+        """Return once ``env``'s change id exceeds ``after`` or ``timeout`` passes."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalChangeFeed:
+    """In-process notification plus polling of the database for other writers."""
+
+    def __init__(self, store: Store, poll_interval: float = 0.2) -> None:
+        self.store = store
+        self.poll_interval = poll_interval
+        self._ids: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def current(self, env: str) -> int:
+        return self._ids.get(env, 0)
+
+    def publish(self, env: str, change_id: int) -> None:
+        if change_id <= self._ids.get(env, 0):
+            return
+        self._ids[env] = change_id
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake()
+        else:
+            loop.call_soon_threadsafe(self._wake)
+
+    async def wait(self, env: str, after: int, timeout: float) -> int:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.current(env) <= after:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._changed is None:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return self.current(env)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._ids.update(await asyncio.to_thread(self._latest_ids))
+        self._task = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _wake(self) -> None:
+        """Release every waiter: set the current event and start a fresh one."""
+        changed, self._changed = self._changed, asyncio.Event()
+        if changed is not None:
+            changed.set()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                latest = await asyncio.to_thread(self._latest_ids)
+            except PromptctlError as exc:  # database briefly unavailable: keep serving
+                log.warning("change feed poll failed: %s", exc.message)
+                continue
+            for env, change_id in latest.items():
+                self.publish(env, change_id)
+
+    def _latest_ids(self) -> dict[str, int]:
+        with self.store.session() as session:
+            stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
+            return {env: int(change_id) for env, change_id in session.exec(stmt)}

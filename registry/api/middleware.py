@@ -1,0 +1,109 @@
+"""ASGI middleware: request-body size limit and Prometheus request metrics.
+
+Written as plain ASGI (not ``BaseHTTPMiddleware``) so the event stream is not
+buffered and the hot path pays for one wrapper only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+MAX_BODY_BYTES = 64 * 1024
+STREAM_ROUTES = frozenset({"/v1/envs/{env}/events"})
+
+Scope = dict[str, Any]
+
+
+class Metrics:
+    """The server's Prometheus collectors, on a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("promptctl_http_requests", "HTTP requests by route and status",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "promptctl_http_request_duration_seconds", "HTTP request latency by route",
+            ["method", "route"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.resolves = Counter("promptctl_resolves", "Resolves by prompt, version and variant",
+                                ["env", "prompt", "version", "variant"], registry=self.registry)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: Any, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await _too_large(send, self.max_body)
+            self._observe(scope, 413, started)
+            return
+        seen = 0
+
+        async def limited_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["sent"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not status["sent"]:
+                await _too_large(send, self.max_body)
+            status["code"] = 413
+        finally:
+            self._observe(scope, int(status["code"]), started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.metrics.requests.labels(method, path, str(status)).inc()
+        if path not in STREAM_ROUTES:
+            self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = json.dumps({"error": "PayloadTooLarge",
+                       "detail": f"request body larger than {limit} bytes"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,210 @@
+"""HTTP endpoints (DESIGN §5): thin translations to ``registry.rollout`` and the resolver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from registry.api.app import ApiState
+from registry.api.snapshots import CachedSnapshot
+from registry.tokens import ROLES, Principal, create_token, list_tokens, revoke_token
+
+router = APIRouter()
+
+NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+EnvPath = Annotated[str, Path(pattern=NAME, description="Environment name")]
+NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
+
+
+def api(request: Request) -> ApiState:
+    return request.app.state.api  # type: ignore[no-any-return]
+
+
+def principal(request: Request,
+              authorization: Annotated[str | None, Header()] = None) -> Principal:
+    return api(request).authenticate(authorization)
+
+
+State = Annotated[ApiState, Depends(api)]
+Caller = Annotated[Principal, Depends(principal)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PromoteBody(_Body):
+    version: StrictStr = Field(max_length=128, description="A released version.")
+    percent: StrictInt = Field(100, description="1-99 sets a canary; 100 makes it stable.")
+    reason: StrictStr | None = Field(None, max_length=2000)
+    actor: StrictStr | None = Field(None, max_length=256,
+                                    description="Who asked (recorded beside the token).")
+
+
+class RollbackBody(_Body):
+    reason: StrictStr | None = Field(None, max_length=2000)
+    actor: StrictStr | None = Field(None, max_length=256)
+
+
+class TokenBody(_Body):
+    role: StrictStr = Field(description=" | ".join(ROLES))
+    env: StrictStr | None = Field(None, max_length=64)
+    name: StrictStr | None = Field(None, max_length=128)
+
+
+# -- service ------------------------------------------------------------------------------------
+
+
+@router.get("/healthz", tags=["service"])
+def healthz(state: State) -> dict[str, Any]:
+    with state.store.session() as session:
+        session.connection().exec_driver_sql("SELECT 1")
+    return {"status": "ok"}
+
+
+@router.get("/metrics", tags=["service"])
+def metrics(state: State) -> Response:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+# -- lookup (reader) ----------------------------------------------------------------------------
+
+
+def _snapshot(state: ApiState, env: str) -> CachedSnapshot:
+    if not state.snapshots.has(env):  # checked once per environment, then cached
+        state.rollouts.require_environment(env)
+    return state.snapshots.get(env, state.feed.current(env))
+
+
+@router.get("/v1/envs/{env}/prompts/{name}/resolve", tags=["lookup"])
+def resolve(state: State, caller: Caller, env: EnvPath, name: NamePath,
+            key: Annotated[str | None, Query(max_length=256, description="The userId.")] = None,
+            session_id: Annotated[str | None, Query(alias="sessionId", max_length=256)] = None,
+            ) -> dict[str, Any]:
+    """The bundle a key gets: name, version, variant, fingerprint, templates, model, tools,
+    index, output_schema."""
+    caller.require("reader", env)
+    context = {"sessionId": session_id} if session_id else None
+    resolved = _snapshot(state, env).compiled.resolve(name, key, context)
+    state.metrics.resolves.labels(env, name, resolved.version, resolved.variant).inc()
+    return resolved.to_dict()
+
+
+@router.get("/v1/envs/{env}/snapshot", tags=["lookup"])
+def snapshot(state: State, caller: Caller, env: EnvPath,
+             if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Everything an SDK needs to evaluate ``env`` locally; conditional on ``ETag``."""
+    caller.require("reader", env)
+    cached = _snapshot(state, env)
+    headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
+    if if_none_match and cached.etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(cached.body, media_type="application/json", headers=headers)
+
+
+@router.get("/v1/envs/{env}/events", tags=["lookup"])
+async def events(state: State, caller: Caller, env: EnvPath) -> StreamingResponse:
+    """Server-Sent Events: a ``change`` event with the new change id on each change."""
+    caller.require("reader", env)
+    await asyncio.to_thread(state.rollouts.require_environment, env)
+    return StreamingResponse(_event_stream(state, env), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _event_stream(state: ApiState, env: str) -> AsyncIterator[bytes]:
+    last = state.feed.current(env)
+    yield _sse("hello", last, env) + b"retry: 1000\n\n"
+    while True:
+        current = await state.feed.wait(env, last, state.keepalive)
+        if current > last:
+            last = current
+            yield _sse("change", last, env)
+        else:
+            yield b": keepalive\n\n"
+
+
+def _sse(event: str, change_id: int, env: str) -> bytes:
+    data = json.dumps({"env": env, "change_id": change_id})
+    return f"event: {event}\nid: {change_id}\ndata: {data}\n\n".encode()
+
+
+# -- rollout control (deployer) -----------------------------------------------------------------
+
+
+def _actor(caller: Principal, claimed: str | None) -> str:
+    return f"{caller.actor} ({claimed})" if claimed else caller.actor
+
+
+@router.post("/v1/envs/{env}/prompts/{name}/promote", tags=["rollout"])
+def promote(state: State, caller: Caller, env: EnvPath, name: NamePath, body: PromoteBody
+            ) -> dict[str, Any]:
+    caller.require("deployer", env)
+    change = state.rollouts.promote(env, name, body.version, percent=body.percent,
+                                    reason=body.reason, actor=_actor(caller, body.actor))
+    return change.to_dict()
+
+
+@router.post("/v1/envs/{env}/prompts/{name}/rollback", tags=["rollout"])
+def rollback(state: State, caller: Caller, env: EnvPath, name: NamePath,
+             body: RollbackBody | None = None) -> dict[str, Any]:
+    caller.require("deployer", env)
+    body = body or RollbackBody()
+    change = state.rollouts.rollback(env, name, reason=body.reason,
+                                     actor=_actor(caller, body.actor))
+    return change.to_dict()
+
+
+@router.get("/v1/envs/{env}/prompts/{name}/history", tags=["rollout"])
+def history(state: State, caller: Caller, env: EnvPath, name: NamePath) -> list[dict[str, Any]]:
+    caller.require("deployer", env)
+    return [c.to_dict() for c in state.rollouts.history(env, name)]
+
+
+@router.get("/v1/status", tags=["rollout"])
+def status(state: State, caller: Caller,
+           env: Annotated[str | None, Query(pattern=NAME)] = None) -> list[dict[str, Any]]:
+    caller.require("deployer", env)
+    states = state.rollouts.status(env)
+    if caller.env is not None:
+        states = [s for s in states if s.env == caller.env]
+    return [s.to_dict() for s in states]
+
+
+@router.get("/v1/envs", tags=["rollout"])
+def environments(state: State, caller: Caller) -> list[str]:
+    caller.require("deployer")
+    return state.rollouts.environments()
+
+
+# -- tokens (admin) -----------------------------------------------------------------------------
+
+
+@router.post("/v1/tokens", tags=["admin"], status_code=201)
+def token_create(state: State, caller: Caller, body: TokenBody) -> dict[str, Any]:
+    """Create a token; its secret is in this response only."""
+    caller.require("admin")
+    if body.env:
+        state.rollouts.require_environment(body.env)
+    created, secret = create_token(state.store, body.role, body.env, name=body.name,
+                                   created_by=caller.actor)
+    return created.to_dict() | {"token": secret}
+
+
+@router.get("/v1/tokens", tags=["admin"])
+def token_list(state: State, caller: Caller) -> list[dict[str, Any]]:
+    caller.require("admin")
+    return list_tokens(state.store)
+
+
+@router.delete("/v1/tokens/{token_id}", tags=["admin"])
+def token_revoke(state: State, caller: Caller, token_id: int) -> dict[str, Any]:
+    caller.require("admin")
+    revoke_token(state.store, token_id)
+    return {"id": token_id, "revoked": True}
