@@ -139,3 +139,24 @@ def server(released: Cli) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+def unleash_client(features: dict[str, int], group_id: str, cache_dir: Path):  # type: ignore[no-untyped-def]
+    """A real ``UnleashClient`` bootstrapped from a dict: no server, no metrics, no
+    registration. ``features`` maps a toggle name to its flexibleRollout percent."""
+    from UnleashClient import UnleashClient
+    from UnleashClient.cache import FileCache
+    from UnleashClient.utils import InstanceAllowType
+
+    cache = FileCache("promptctl-test", directory=str(cache_dir))
+    cache.bootstrap_from_dict({"version": 1, "features": [
+        {"name": name, "enabled": True, "strategies": [{
+            "name": "flexibleRollout",
+            "parameters": {"rollout": str(percent), "stickiness": "default",
+                           "groupId": group_id}}]}
+        for name, percent in features.items()]})
+    client = UnleashClient("http://127.0.0.1:9/api", "promptctl-test", cache=cache,
+                           disable_metrics=True, disable_registration=True,
+                           multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW)
+    client.initialize_client(fetch_toggles=False)
+    return client

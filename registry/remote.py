@@ -1,0 +1,87 @@
+"""Rollout control through a promptctl server (``PROMPTCTL_URL`` + ``PROMPTCTL_TOKEN``).
+
+:class:`RemoteRollouts` has the reading and changing methods of
+:class:`registry.rollout.Rollouts` and returns the same objects, so the CLI
+prints the same output and exits with the same codes in both modes. The
+server's ``{error, detail}`` comes back as the matching exception class.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from registry import errors
+from registry.errors import (
+    AuthError,
+    BackendUnavailable,
+    NotFoundError,
+    PermissionDenied,
+    PromptctlError,
+    UsageError,
+)
+from registry.rollout import Change, RolloutState
+
+_BY_STATUS: dict[int, type[PromptctlError]] = {401: AuthError, 403: PermissionDenied,
+                                                404: NotFoundError, 409: errors.ConflictError}
+
+
+def error_from_response(response: httpx.Response) -> PromptctlError:
+    """Rebuild the server's error as the exception class it names (else by status)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {"detail": response.text[:200] or response.reason_phrase}
+    named = getattr(errors, str(body.get("error", "")), None)
+    if isinstance(named, type) and issubclass(named, PromptctlError):
+        cls: type[PromptctlError] = named
+    else:
+        cls = _BY_STATUS.get(response.status_code) or (
+            BackendUnavailable if response.status_code >= 500 else UsageError)
+    return cls(str(body.get("detail") or body.get("error") or response.status_code))
+
+
+class RemoteRollouts:
+    def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:
+        if not token:
+            raise UsageError("PROMPTCTL_URL is set but PROMPTCTL_TOKEN is not: a deployer "
+                             "token is needed to talk to the server")
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def promote(self, env: str, prompt: str, version: str, *, percent: int = 100,
+                reason: str | None = None, actor: str | None = None) -> Change:
+        body = {"version": version, "percent": percent, "reason": reason, "actor": actor}
+        return _change(self._call("POST", f"/v1/envs/{env}/prompts/{prompt}/promote", body))
+
+    def rollback(self, env: str, prompt: str, *, reason: str | None = None,
+                 actor: str | None = None) -> Change:
+        body = {"reason": reason, "actor": actor}
+        return _change(self._call("POST", f"/v1/envs/{env}/prompts/{prompt}/rollback", body))
+
+    def status(self, env: str | None = None) -> list[RolloutState]:
+        params = {"env": env} if env else {}
+        rows = self._call("GET", "/v1/status", params=params)
+        return [RolloutState(**row) for row in rows]
+
+    def history(self, env: str, prompt: str) -> list[Change]:
+        return [_change(c) for c in self._call("GET", f"/v1/envs/{env}/prompts/{prompt}/history")]
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
+              params: dict[str, str] | None = None) -> Any:
+        try:
+            response = self._http.request(method, path, json=body, params=params)
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(f"cannot reach {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response.json()
+
+
+def _change(data: dict[str, Any]) -> Change:
+    return Change(**(data | {"created_at": datetime.fromisoformat(data["created_at"])}))
