@@ -34,10 +34,6 @@ class Metrics:
                                 ["env", "prompt", "version", "variant"], registry=self.registry)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class ObservabilityMiddleware:
     def __init__(self, app: Any, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -49,35 +45,33 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = {"code": 500, "sent": False}
+        status = {"code": 500}
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
             await _too_large(send, self.max_body)
             self._observe(scope, 413, started)
             return
-        seen = 0
+        body = await _read_body(receive, self.max_body)
+        if body is None:  # too large (or the client went away while sending it)
+            await _too_large(send, self.max_body)
+            self._observe(scope, 413, started)
+            return
+        replayed = False
 
-        async def limited_receive() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _BodyTooLarge
-            return message
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         async def tracking_send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                status["sent"] = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not status["sent"]:
-                await _too_large(send, self.max_body)
-            status["code"] = 413
+            await self.app(scope, replay, tracking_send)
         finally:
             self._observe(scope, int(status["code"]), started)
 
@@ -88,6 +82,27 @@ class ObservabilityMiddleware:
         self.metrics.requests.labels(method, path, str(status)).inc()
         if path not in STREAM_ROUTES:
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The whole request body, or None once it exceeds ``limit`` bytes.
+
+    Read up front (bodies here are small JSON documents), so the limit holds
+    for chunked uploads too and the app never sees a partial body.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _content_length(scope: Scope) -> int | None:

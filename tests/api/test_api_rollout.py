@@ -1,0 +1,37 @@
+"""Rollout control over HTTP: promote, rollback, history, status."""
+
+from __future__ import annotations
+
+import pytest
+from rollout_fixtures import Server
+
+pytestmark = pytest.mark.slow
+
+
+def test_promote_rollback_and_history_over_http(server: Server) -> None:
+    base = "/v1/envs/production/prompts/support"
+    with server.client("deployer") as http:
+        canary = http.post(f"{base}/promote", json={"version": "1.1.0", "percent": 25,
+                                                     "reason": "canary", "actor": "ann"})
+        assert canary.status_code == 200, canary.text
+        assert canary.json()["after"] == {"stable": "1.0.0", "canary": "1.1.0", "percent": 25,
+                                          "stickiness": "default"}
+        back = http.post(f"{base}/rollback", json={"reason": "latency"})
+        assert back.status_code == 200
+        assert back.json()["after"]["canary"] is None
+        history = http.get(f"{base}/history").json()
+        status = http.get("/v1/status", params={"env": "production"}).json()
+    assert [e["action"] for e in history] == ["promote", "promote", "rollback"]
+    assert history[1]["actor"].startswith("token:") and history[1]["actor"].endswith("(ann)")
+    assert history[2]["reason"] == "latency"
+    assert [(s["prompt"], s["stable"], s["canary"]) for s in status] == \
+        [("support", "1.0.0", None)]
+
+
+def test_rollback_without_a_body_is_accepted(server: Server) -> None:
+    base = "/v1/envs/staging/prompts/support"
+    with server.client("deployer") as http:
+        http.post(f"{base}/promote", json={"version": "1.2.0"}).raise_for_status()
+        response = http.post(f"{base}/rollback")
+    assert response.status_code == 200
+    assert response.json()["after"]["stable"] == "1.0.0"
