@@ -1,0 +1,64 @@
+"""promote/rollback/status/history through the API when PROMPTCTL_URL is set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rollout_fixtures import Server, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def api_env(server: Server, role: str = "deployer") -> dict[str, str]:
+    return {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": server.tokens[role]}
+
+
+def test_promote_rollback_status_and_history_go_through_the_server(server: Server) -> None:
+    cli, env = server.cli, api_env(server)
+    result = cli("promote", "support", "1.1.0", "--env", "production", "-p", "10",
+                 "--reason", "via api", env=env)
+    assert result.exit_code == 0, result.output
+    assert "promoted support@1.1.0 to 10% of production" in result.output
+    status = json.loads(cli("status", "--env", "production", "--json", env=env).output)
+    assert [(s["prompt"], s["stable"], s["canary"], s["percent"]) for s in status] == \
+        [("support", "1.0.0", "1.1.0", 10)]
+    result = cli("rollback", "support", "--env", "production", env=env)
+    assert result.exit_code == 0 and "rolled back support in production" in result.output
+    history = json.loads(cli("history", "support", "--env", "production", "--json",
+                             env=env).output)
+    assert [e["action"] for e in history] == ["promote", "promote", "rollback"]
+    assert history[1]["reason"] == "via api"
+    assert history[1]["actor"].startswith("token:")
+    assert history[1]["actor"].endswith("(Test Author <author@example.com>)")
+    # the database sees exactly what the server wrote
+    assert json.loads(cli("history", "support", "--env", "production", "--json").output) \
+        == history
+
+
+SERVER_ERRORS = [  # args, token role, exit code, message
+    (["promote", "support", "9.9.9", "--env", "production"], "deployer", 3, "not released"),
+    (["promote", "support", "1.1.0", "--env", "production", "-p", "0"], "deployer", 2,
+     "1 to 100"),
+    (["promote", "support", "1.1.0", "--env", "moon"], "deployer", 3, "unknown environment"),
+    (["promote", "support", "1.1.0", "--env", "production"], "reader", 2, "needs deployer"),
+    (["rollback", "support", "--env", "production"], "reader", 2, "needs deployer"),
+]
+
+
+def test_errors_from_the_server_keep_their_exit_codes(server: Server) -> None:
+    for args, role, code, message in SERVER_ERRORS:
+        result = server.cli(*args, env=api_env(server, role))
+        assert result.exit_code == code, (args, result.output)
+        assert message in result.output, args
+
+
+def test_a_bad_token_or_an_unreachable_server_is_a_clear_error(server: Server) -> None:
+    bad = {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": "pct_nope"}
+    result = server.cli("status", env=bad)
+    assert result.exit_code == 2 and "invalid or revoked token" in result.output
+    down = {"PROMPTCTL_URL": f"http://127.0.0.1:{free_port()}", "PROMPTCTL_TOKEN": "x"}
+    result = server.cli("rollback", "support", "--env", "production", env=down)
+    assert result.exit_code == 5 and "cannot reach" in result.output
+    result = server.cli("status", env={"PROMPTCTL_URL": server.url})
+    assert result.exit_code == 2 and "PROMPTCTL_TOKEN" in result.output
