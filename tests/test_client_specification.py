@@ -98,7 +98,7 @@ def strategy_on(strategy: Mapping[str, Any], context: Mapping[str, Any]) -> bool
                   "gradualRolloutSessionId": "sessionId",
                   "gradualRolloutRandom": "random"}[name]
     percent = int(params.get("rollout", params.get("percentage", 0)))
-    return in_rollout(percent, params.get("groupId", "") , context, stickiness)
+    return in_rollout(percent, params.get("groupId", ""), context, stickiness)
 
 
 def evaluate(toggle: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
