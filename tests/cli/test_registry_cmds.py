@@ -79,7 +79,8 @@ def test_lint_fails_with_exit_1_and_names_file_field_and_fix(cli: Cli):
 
 def test_lint_strict_fails_on_warnings(cli: Cli):
     path = cli.root / "prompts/summarize-ticket.prompt.yaml"
-    path.write_text(path.read_text().replace("variables:\n", "variables:\n  tone: {type: string}\n"))
+    unused = "variables:\n  tone: {type: string}\n"
+    path.write_text(path.read_text().replace("variables:\n", unused))
     assert cli("lint").exit_code == 0
     assert cli("lint", "--strict").exit_code == 1
 
