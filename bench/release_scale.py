@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.registry_gen import artifact_contents, write_registry  # noqa: E402
-from registry.release import release  # noqa: E402
-from registry.workspace import Workspace  # noqa: E402
+from bench.registry_gen import artifact_contents, write_registry
+from registry.release import release
+from registry.workspace import Workspace
 
 
 def time_release(n: int) -> tuple[float, int]:

@@ -172,7 +172,7 @@ def render(
 
         def human() -> None:
             for message in messages:
-                console.print(Panel(escape(message["content"]), title=message["role"],
+                console.print(Panel(escape(message["content"].rstrip()), title=message["role"],
                                     title_align="left", expand=False))
             console.print(f"[dim]{prompt.name}@{prompt.version} "
                           f"fingerprint {bundle.fingerprint[:16]}[/dim]")

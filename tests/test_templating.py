@@ -69,3 +69,9 @@ def test_cli_values_are_coerced_to_declared_types():
     assert coerce_cli_value(None, "plain") == "plain"
     with pytest.raises(RenderError, match="not a valid integer"):
         coerce_cli_value(Variable(type="integer"), "4.2")
+
+
+def test_block_tags_on_their_own_line_leave_no_blank_line():
+    p = prompt("a\n{% if flag %}\nflagged\n{% endif %}\nb", flag={"type": "boolean"})
+    assert render_prompt(p, {"flag": False})[1]["content"] == "a\nb"
+    assert render_prompt(p, {"flag": True})[1]["content"] == "a\nflagged\nb"
