@@ -1,14 +1,16 @@
-"""Two processes releasing at once: one wins, the other no-ops or conflicts cleanly."""
+"""Releases under concurrency and crashes: never a corrupt or half-finished registry."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 from sqlalchemy import text
 
+from registry.failpoints import CRASH_EXIT_CODE
 from registry.store import Store
 from tests.conftest import Cli
 
@@ -35,5 +37,20 @@ def test_two_processes_releasing_at_once_never_corrupt_anything(cli: Cli, exampl
         assert conn.execute(text("SELECT count(*) FROM releases")).scalar() == 6
         if store.is_sqlite:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    assert len(example_repo.tags) == 6
+    assert json.loads(cli("release", "--json").stdout)["unchanged"] == 6
+
+
+@pytest.mark.slow
+def test_a_process_killed_between_rows_and_tags_is_completed_by_a_rerun(cli: Cli, example_repo):
+    argv = [sys.executable, "-m", "cli", "--repo", str(cli.root), "--db", cli.db, "release"]
+    crashed = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                             env=os.environ | {"PROMPTCTL_FAILPOINTS": "release.after-rows"})
+    assert crashed.returncode == CRASH_EXIT_CODE
+    assert len(example_repo.tags) == 0  # rows committed, tags never written
+
+    rerun = cli("release", "--json")
+    assert rerun.exit_code == 0
+    assert {r["status"] for r in json.loads(rerun.stdout)["released"]} == {"tag-restored"}
     assert len(example_repo.tags) == 6
     assert json.loads(cli("release", "--json").stdout)["unchanged"] == 6
