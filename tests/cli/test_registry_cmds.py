@@ -198,3 +198,12 @@ def test_repository_without_commits(tmp_path: Path):
     assert result.exit_code == 2 and "no commits yet" in result.stderr
     commit_all(repo, "init")
     assert cli("release").exit_code == 0
+
+
+def test_show_a_draft_whose_ref_is_missing_still_shows_it(cli: Cli):
+    path = cli.root / "prompts/summarize-ticket.prompt.yaml"
+    path.write_text(path.read_text().replace("support-chat@1.0.0", "support-chat@2.0.0"))
+    data = json.loads(cli("show", "summarize-ticket", "--json").stdout)
+    assert data["fingerprint"] is None
+    assert data["unresolved"] == "model support-chat@2.0.0 not found"
+    assert "fingerprint:  unavailable" in cli("show", "summarize-ticket").stdout
