@@ -37,6 +37,11 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+healthy() {
+  # curl is not on every fresh machine; python3 is.
+  python3 -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null
+}
+
 as_pg_owner() {
   # Run a PostgreSQL server binary as a non-root user (postgres refuses to run as root).
   if [ "$(id -u)" = 0 ]; then
@@ -122,7 +127,7 @@ start_unleash() {
   echo $! > "$STATE/unleash.pid"
   echo "$port" > "$STATE/unleash.port"
   local deadline=$((SECONDS + UNLEASH_WAIT_S))
-  until curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+  until healthy "http://127.0.0.1:$port/health"; do
     if ! kill -0 "$(cat "$STATE/unleash.pid")" 2>/dev/null; then
       tail -50 "$STATE/unleash.log" >&2; die "Unleash exited during start"
     fi
