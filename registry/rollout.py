@@ -25,6 +25,7 @@ from registry.errors import CheckFailed, ConflictError, NotFoundError, UsageErro
 from registry.flags.base import FlagBackend, FlagState
 from registry.model import NAME_RE, ArtifactKey
 from registry.store import Store
+from registry.store.changes import notify_change
 from registry.store.releases import get_release
 from registry.store.tables import (
     EnvironmentRecord,
@@ -255,6 +256,8 @@ class Rollouts:
                 session.add(event)
                 session.flush()
                 result = Change.of(event)
+                if not self.store.is_sqlite:  # other replicas LISTEN (registry.api.pg_feed)
+                    notify_change(session, env, result.id)
         except IntegrityError:
             raise _conflict(env, prompt) from None
         self._publish(result, new)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry.api.auth import Authenticator
-from registry.api.feed import ChangeFeed, LocalChangeFeed
+from registry.api.feed import ChangeFeed, default_feed
 from registry.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from registry.api.snapshots import SnapshotCache
 from registry.config import Settings
@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
                keepalive: float = 10.0, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     """Build the lookup API over ``settings``' database (``promptctl serve`` runs it)."""
     store = store or Store.open(settings.db_url)
-    feed = feed or LocalChangeFeed(store)
+    feed = feed or default_feed(store)
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings, store),
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts, feed=feed,

@@ -4,8 +4,9 @@
 :class:`LocalChangeFeed` is woken at once by changes made through this server
 and polls the audit table (one indexed ``max(id)`` query) to notice changes
 made by other processes, such as ``promptctl rollback`` against the database.
-A multi-replica deployment can swap in a feed driven by PostgreSQL
-``LISTEN/NOTIFY`` without touching the endpoints.
+On PostgreSQL, :func:`default_feed` picks ``registry.api.pg_feed.PgChangeFeed``,
+woken by ``LISTEN/NOTIFY`` so that several replicas see each other's changes at
+once; it keeps this polling as the fallback while its listening connection is down.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class LocalChangeFeed:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.poll_interval)
+            if not self._should_poll():
+                continue
             try:
                 latest = await asyncio.to_thread(self._latest_ids)
             except PromptctlError as exc:  # database briefly unavailable: keep serving
@@ -110,7 +113,20 @@ class LocalChangeFeed:
             for env, change_id in latest.items():
                 self.publish(env, change_id)
 
+    def _should_poll(self) -> bool:
+        """Whether this tick queries the database (subclasses with push notifications skip)."""
+        return True
+
     def _latest_ids(self) -> dict[str, int]:
         with self.store.session() as session:
             stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
             return {env: int(change_id) for env, change_id in session.exec(stmt)}
+
+
+def default_feed(store: Store) -> ChangeFeed:
+    """The feed for ``store``: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
+    if store.is_sqlite:
+        return LocalChangeFeed(store)
+    from registry.api.pg_feed import PgChangeFeed
+
+    return PgChangeFeed(store)

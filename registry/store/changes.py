@@ -1,0 +1,34 @@
+"""Announcing committed rollout changes to other processes (PostgreSQL ``NOTIFY``).
+
+Every API replica on one PostgreSQL database ``LISTEN``s on :data:`CHANNEL`
+(``registry.api.pg_feed``). The notification is sent inside the transaction
+that writes the change, so PostgreSQL delivers it exactly when the change
+commits and never for a change that rolled back. SQLite has no equivalent:
+there the API polls the audit table instead.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+CHANNEL = "promptctl_changes"
+
+
+def notify_change(session: Session, env: str, change_id: int) -> None:
+    """Queue a notification of change ``change_id`` in ``env``, sent on commit."""
+    payload = json.dumps({"env": env, "id": change_id})
+    session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": CHANNEL, "payload": payload})
+
+
+def parse_notification(payload: str) -> tuple[str, int] | None:
+    """``(env, change_id)`` of a payload written by :func:`notify_change`; None if foreign."""
+    try:
+        data = json.loads(payload)
+        env, change_id = data["env"], int(data["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (env, change_id) if isinstance(env, str) else None

@@ -1,0 +1,75 @@
+"""Fixtures for the multi-replica, fault and load tests (issue 5).
+
+Import what a module needs (``from proof_fixtures import ...``); the fixtures here build on
+``rollout_fixtures``: a released repository, real ``promptctl serve`` processes, real SDKs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import git
+import pytest
+from conftest import Cli, _pg_database, require_service
+from rollout_fixtures import Server, create_token, free_port, release_versions
+
+from registry.client import Registry
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.005) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server named by ``PROMPTCTL_TEST_PG``."""
+    base = os.environ.get("PROMPTCTL_TEST_PG")
+    require_service(bool(base), "PostgreSQL (PROMPTCTL_TEST_PG)")
+    assert base is not None
+    yield from _pg_database(base)
+
+
+def deploy(cli: Cli) -> dict[str, str]:
+    """Release support 1.0.0-1.2.0, make 1.0.0 stable in production; return tokens by role."""
+    release_versions(cli, "1.1.0", "1.2.0")
+    result = cli("promote", "support", "1.0.0", "--env", "production")
+    assert result.exit_code == 0, result.output
+    return {"reader": create_token(cli, "reader", "production"),
+            "deployer": create_token(cli, "deployer"),
+            "admin": create_token(cli, "admin")}
+
+
+@pytest.fixture
+def pg_deployed(example_repo: git.Repo, pg_url: str) -> tuple[Cli, dict[str, str]]:
+    """The CLI on a released repository whose registry is a PostgreSQL database."""
+    cli = Cli(Path(example_repo.working_tree_dir), pg_url)
+    return cli, deploy(cli)
+
+
+@pytest.fixture
+def replicas(pg_deployed: tuple[Cli, dict[str, str]]) -> Iterator[tuple[Server, Server]]:
+    """Two API replicas (two uvicorn processes) on one PostgreSQL database."""
+    cli, tokens = pg_deployed
+    servers = (Server(cli, free_port(), tokens=tokens), Server(cli, free_port(), tokens=tokens))
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def sdk(server: Server, tmp_path: Path, name: str = "sdk", **kwargs: object) -> Registry:
+    """A real SDK ``Registry`` on ``server``'s production environment."""
+    return Registry(server.url, "production", server.tokens["reader"],
+                    fallback_path=tmp_path / f"{name}.json", **kwargs)  # type: ignore[arg-type]
