@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from registry.bucketing import DEFAULT_STICKINESS
 from registry.errors import CheckFailed, ConflictError, NotFoundError, UsageError
+from registry.failpoints import crash_point
 from registry.flags.base import FlagBackend, FlagState
 from registry.model import NAME_RE, ArtifactKey
 from registry.store import Store
@@ -249,6 +250,7 @@ class Rollouts:
                 previous = json.loads(row.previous) if row else []
                 new, new_previous = change(current, previous)
                 _write_row(session, row, new, new_previous)
+                crash_point("rollout.before-audit")  # fault tests: die mid-transaction
                 event = RolloutEvent(env=env, prompt=prompt, action=action,
                                      actor=actor or default_actor(),
                                      before=json.dumps(current.public()),

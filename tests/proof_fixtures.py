@@ -6,6 +6,7 @@ Import what a module needs (``from proof_fixtures import ...``); the fixtures he
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ import git
 import pytest
 from conftest import Cli, _pg_database, require_service
 from rollout_fixtures import Server, create_token, free_port, release_versions
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from registry.client import Registry
 
@@ -73,3 +76,26 @@ def sdk(server: Server, tmp_path: Path, name: str = "sdk", **kwargs: object) -> 
     """A real SDK ``Registry`` on ``server``'s production environment."""
     return Registry(server.url, "production", server.tokens["reader"],
                     fallback_path=tmp_path / f"{name}.json", **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def database_offline(db_url: str) -> Iterator[None]:
+    """Make the PostgreSQL database of ``db_url`` unreachable, then bring it back.
+
+    Real and deterministic, and it leaves the server (shared by the whole test session)
+    running: new connections to this database are refused and existing ones are closed.
+    """
+    url = make_url(db_url)
+    name = url.database
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                         {"name": name})
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -78,6 +78,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. PROMPTCTL_FAILPOINTS
 
     @property
     def url(self) -> str:
@@ -85,6 +86,7 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTCTL_")}
+        env |= self.extra_env
         self.process = subprocess.Popen(
             [str(PROMPTCTL), "--repo", str(self.cli.root), "--db", self.cli.db, "serve",
              "--port", str(self.port)],

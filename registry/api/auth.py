@@ -1,11 +1,16 @@
-"""Bearer-token authentication with a short cache, so a resolve costs no query."""
+"""Bearer-token authentication with a short cache, so a resolve costs no query.
+
+While the database is unreachable, a token verified before the outage stays
+valid (it could not be revoked meanwhile: revoking is a database write), so
+readers keep resolving from the in-memory snapshot; unknown tokens get 503.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from registry.errors import AuthError
+from registry.errors import AuthError, BackendUnavailable
 from registry.store import Store
 from registry.tokens import Principal, authenticate, hash_secret
 
@@ -26,7 +31,12 @@ class Authenticator:
         hit = self._cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        principal = authenticate(self.store, secret)
+        try:
+            principal = authenticate(self.store, secret)
+        except BackendUnavailable:
+            if hit is None:
+                raise
+            return hit[1]
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
