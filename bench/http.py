@@ -8,15 +8,18 @@ Usage: .venv/bin/python bench/http.py [--requests 4000] [--threads 4]
 
 from __future__ import annotations
 
-import argparse
 import sys
-import threading
-import time
 from pathlib import Path
 
-import httpx
+# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import argparse
+import threading
+import time
+
+import httpx
 from _support import Server, Workspace, percentile, summary
 
 MAX_SECONDS = 60.0

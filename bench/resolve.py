@@ -9,17 +9,20 @@ Usage: .venv/bin/python bench/resolve.py [--calls 200000]
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
+
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import mmh3
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import ROOT, percentile
 
 from registry.bundle import Bundle, resolve_bundle

@@ -11,14 +11,18 @@ Usage: .venv/bin/python bench/rollback.py [--sdks 20] [--trials 10]
 
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
+
+# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
+
+import argparse
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import Server, Workspace, summary
 
 from registry.client import Registry
