@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_service
 from UnleashClient import UnleashClient
 from UnleashClient.utils import InstanceAllowType
 
@@ -26,6 +25,7 @@ from registry.errors import BackendUnavailable, NotFoundError
 from registry.flags.base import FlagState
 from registry.flags.unleash import UnleashFlagBackend, flag_name
 from registry.flags.unleash_reader import connect, resolve_version
+from tests.conftest import require_service
 
 KEYS = [f"user-{i}" for i in range(10_000)]
 REFRESH_S = 1
