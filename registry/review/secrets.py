@@ -1,0 +1,108 @@
+"""Secrets and credentials in artifact fields.
+
+Detection is delegated to Yelp's maintained ``detect-secrets`` plugins (AWS,
+GitHub, GitLab, Slack, Stripe, OpenAI, JWT, private keys, basic-auth URLs,
+secret keywords, ...). Its generic high-entropy plugins are too noisy on prose
+templates, so entropy is only checked in fields whose name suggests a secret.
+A short list of provider key shapes that ``detect-secrets`` 1.5 does not know
+(Anthropic, OpenAI project keys, Google, Hugging Face, bearer tokens)
+supplements it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from registry.findings import Finding
+from registry.loader import Located
+
+SUSPICIOUS_FIELD = re.compile(
+    r"(secret|token|passw(or)?d|passwd|api[_-]?key|apikey|credential|auth|private[_-]?key)",
+    re.IGNORECASE,
+)
+EXTRA_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("Bearer token", re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{20,}=*")),
+)
+ENTROPY_THRESHOLD = 3.5
+MIN_SECRET_LENGTH = 16
+
+
+def scan_artifact(item: Located) -> list[Finding]:
+    """One error per (field, kind of secret) found in any string of the artifact."""
+    findings: dict[tuple[str, str], Finding] = {}
+    for field_path, value in _strings(item.artifact.content()):
+        for secret_type in scan_value(field_path, value):
+            key = (field_path, secret_type)
+            findings.setdefault(key, Finding(
+                "error", "secret", item.path,
+                f"possible secret ({secret_type}) in `{field_path}`", field_path,
+                "remove it and rotate the credential; apps read secrets from their environment",
+            ))
+    return list(findings.values())
+
+
+def scan_value(field_path: str, value: str) -> list[str]:
+    """Secret types found in one string value (its field name matters for keywords/entropy)."""
+    found: list[str] = []
+    leaf = field_path.rsplit(".", 1)[-1]
+    lines = value.splitlines() or [value]
+    if len(lines) == 1:  # let the keyword plugin see the field name: api_key = "..."
+        lines.append(f'{leaf} = "{value}"')
+    for line in lines:
+        for secret_type in _detect_secrets_line(line):
+            if secret_type not in found:
+                found.append(secret_type)
+        for name, pattern in EXTRA_SHAPES:
+            if pattern.search(line) and name not in found:
+                found.append(name)
+    if SUSPICIOUS_FIELD.search(leaf) and _high_entropy(value):
+        found.append("high-entropy value in a secret-like field")
+    return found
+
+
+def shannon_entropy(text: str) -> float:
+    counts = {ch: text.count(ch) for ch in set(text)}
+    return -sum(c / len(text) * math.log2(c / len(text)) for c in counts.values())
+
+
+def _high_entropy(value: str) -> bool:
+    words = re.findall(rf"[A-Za-z0-9+/=_.~-]{{{MIN_SECRET_LENGTH},}}", value)
+    return any(shannon_entropy(w) >= ENTROPY_THRESHOLD for w in words)
+
+
+@lru_cache(maxsize=8192)
+def _detect_secrets_line(line: str) -> tuple[str, ...]:
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import transient_settings
+
+    with transient_settings({"plugins_used": _plugins()}):
+        return tuple(dict.fromkeys(s.type for s in scan_line(line)))
+
+
+@lru_cache(maxsize=1)
+def _plugins() -> list[dict[str, str]]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    skip = ("High Entropy", "Public IP")
+    return [{"name": cls.__name__}
+            for kind, cls in sorted(get_mapping_from_secret_type_to_class().items())
+            if not any(s in kind for s in skip)]
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path or "(value)", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
