@@ -14,7 +14,7 @@ from cli.context import workspace
 from cli.output import console, emit, handled, print_json, table
 from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
-from registry.errors import CheckFailed, UsageError, ValidationError
+from registry.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from registry.findings import Finding, has_errors
 from registry.gitrepo import GitRepo
 from registry.loader import check_refs, load_directory
@@ -172,7 +172,7 @@ def render(
 
         def human() -> None:
             for message in messages:
-                console.print(Panel(escape(message["content"]), title=message["role"],
+                console.print(Panel(escape(message["content"].rstrip()), title=message["role"],
                                     title_align="left", expand=False))
             console.print(f"[dim]{prompt.name}@{prompt.version} "
                           f"fingerprint {bundle.fingerprint[:16]}[/dim]")
@@ -250,7 +250,11 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
         "release": None,
     }
     if isinstance(artifact, Prompt):
-        data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
+        try:
+            data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
+        except NotFoundError as exc:  # a draft pinning something absent: still show it
+            data["fingerprint"] = None
+            data["unresolved"] = exc.message
     if entry.released:
         from registry.store.releases import get_release
 
@@ -274,6 +278,8 @@ def _print_show(data: dict[str, Any]) -> None:
     console.print(f"content hash: {data['content_hash']}")
     if data.get("fingerprint"):
         console.print(f"fingerprint:  {data['fingerprint']}")
+    if data.get("unresolved"):
+        console.print(f"[yellow]fingerprint:  unavailable ({escape(data['unresolved'])})[/yellow]")
     if data["refs"]:
         console.print(f"refs:         {', '.join(data['refs'])}")
     if data["release"]:
