@@ -77,6 +77,10 @@ def resolve_revision(root: Path, rev: str) -> Revision:
     proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
                           cwd=root, capture_output=True, check=False)
     if proc.returncode != 0:
+        inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root,
+                                capture_output=True, check=False)
+        if inside.returncode != 0:
+            raise NotFoundError(f"{root} is not inside a git repository")
         raise NotFoundError(f"unknown git revision {rev!r}")
     return Revision(rev, proc.stdout.decode().strip())
 

@@ -70,12 +70,12 @@ def param_range_findings(item: Located) -> list[Finding]:
         wrong_type = not isinstance(value, int | float) or isinstance(value, bool) or (
             name in INTEGER_PARAMS and not isinstance(value, int))
         if wrong_type or (low is not None and value < low) or (high is not None and value > high):
-            span = f"{low} to {high}" if high is not None else f"≥ {low}"
+            span = f"from {low} to {high}" if high is not None else f"≥ {low}"
             kind = "an integer " if name in INTEGER_PARAMS else "a number "
             findings.append(Finding(
                 "error", "param-range", item.path,
                 f"{name}={value!r} is out of range for provider {model.provider} "
-                f"(must be {kind}{span})", f"params.{name}", f"use a value in {span}"))
+                f"(must be {kind}{span})", f"params.{name}", f"use a value {span}"))
     return findings
 
 
