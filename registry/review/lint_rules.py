@@ -99,3 +99,13 @@ def lint_artifact(old: ArtifactBase | None, item: Located, policy: GrowthPolicy)
     from registry.review.secrets import scan_artifact
 
     return [*scan_artifact(item), *param_range_findings(item), *growth_findings(old, item, policy)]
+
+
+def content_findings(artifacts: list[Located]) -> list[Finding]:
+    """Secrets and out-of-range parameters in every artifact (what ``promptctl lint`` adds)."""
+    from registry.review.secrets import scan_artifact
+
+    findings: list[Finding] = []
+    for item in artifacts:
+        findings += scan_artifact(item) + param_range_findings(item)
+    return findings
