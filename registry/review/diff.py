@@ -12,6 +12,7 @@ the findings that fail ``--check``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,11 @@ import semver
 
 from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
-from registry.errors import PromptctlError
+from registry.errors import NotFoundError, PromptctlError
 from registry.findings import Finding
-from registry.loader import Located, check_refs
-from registry.model import KINDS, ArtifactBase, ArtifactKey, Index, ModelConfig, Prompt, Tool
-from registry.review.git_source import Revision, Snapshot, load_revision, released_tags
+from registry.loader import LoadResult, Located, _duplicate_findings, check_refs
+from registry.model import KINDS, ArtifactBase, ArtifactKey, Index, ModelConfig, Prompt, Ref, Tool
+from registry.review.git_source import Revision, Snapshot, list_revision, released_tags
 from registry.review.lint_rules import GrowthPolicy, lint_artifact
 from registry.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
 from registry.review.semver_policy import (
@@ -52,38 +53,111 @@ def diff_revisions(
     root: Path, base: Revision, head: Revision, registry_dir: str = "prompts",
     growth: GrowthPolicy | None = None,
 ) -> Report:
-    """Load both revisions from git and compare them."""
-    old = load_revision(root, base, registry_dir)
-    new = load_revision(root, head, registry_dir)
+    """List both revisions from git and compare them."""
+    old = list_revision(root, base, registry_dir)
+    new = list_revision(root, head, registry_dir)
     return compare(old, new, released_tags(root), growth or GrowthPolicy())
+
+
+class LazyCatalog(Catalog):
+    """A catalog whose unchanged artifacts are parsed only when something resolves them."""
+
+    def __init__(self, entries: list[Entry], lazy: list[Located], snapshot: Snapshot) -> None:
+        super().__init__(entries)
+        self._lazy = {item.artifact.key: item.path for item in lazy}
+        self._snapshot = snapshot
+
+    def get(self, key: ArtifactKey) -> Entry | None:
+        entry = super().get(key)
+        if entry is None and key in self._lazy:
+            path = self._lazy.pop(key)
+            for item in self._snapshot.parse([path]).artifacts:
+                self.add(Entry(item.artifact, item.path))
+            entry = super().get(key)
+        return entry
+
+    def require(self, kind: str, ref: Ref) -> ArtifactBase:
+        entry = self.get(ArtifactKey(kind, ref.name, ref.version))
+        if entry is None:
+            raise NotFoundError(f"{kind} {ref} not found")
+        return entry.artifact
+
+
+@dataclass
+class _Sides:
+    """Both revisions split into changed files (parsed) and shared files (light)."""
+
+    base: Snapshot
+    head: Snapshot
+    old: LoadResult
+    new: LoadResult
+    shared: list[Located]
+    old_catalog: LazyCatalog
+    new_catalog: LazyCatalog
+
+    @classmethod
+    def split(cls, base: Snapshot, head: Snapshot) -> _Sides:
+        same = {p for p, sha in head.files.items() if base.files.get(p) == sha}
+        old = base.parse([p for p in base.files if p not in same])
+        new = head.parse([p for p in head.files if p not in same])
+        shared = head.light(sorted(same))
+        old_entries = [Entry(i.artifact, i.path) for i in old.artifacts]
+        new_entries = old_entries + [Entry(i.artifact, i.path) for i in new.artifacts]
+        return cls(base, head, old, new, shared, LazyCatalog(old_entries, shared, head),
+                   LazyCatalog(new_entries, shared, head))
+
+    def everything(self, side: str) -> list[Located]:
+        """Every artifact of one side: parsed changed ones and light shared ones."""
+        return (self.old if side == "base" else self.new).artifacts + self.shared
+
+    def older_version(self, kind: str, name: str, below: semver.Version) -> Located | None:
+        """The highest version of ``kind/name`` below ``below`` that both sides share."""
+        versions = [i for i in self.shared if (i.artifact.kind, i.artifact.name) == (kind, name)
+                    and _safe_version(i.artifact.version) < below]
+        if not versions:
+            return None
+        best = max(versions, key=lambda i: _safe_version(i.artifact.version))
+        full = self.full(best, self.old_catalog)
+        return Located(full, best.path) if full else None
+
+    def full(self, item: Located, catalog: Catalog) -> ArtifactBase | None:
+        if isinstance(item.artifact, ArtifactBase):
+            return item.artifact
+        entry = catalog.get(item.artifact.key)
+        return entry.artifact if entry else None
 
 
 def compare(
     base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy
 ) -> Report:
-    """The report for two loaded snapshots; ``tags`` maps release tags to content hashes."""
+    """The report for two revisions; ``tags`` maps release tags to content hashes."""
     report = Report(base.revision, head.revision)
-    old_items, new_items = base.loaded.artifacts, head.loaded.artifacts
-    old_catalog = Catalog(Entry(i.artifact, i.path) for i in old_items)
-    new_catalog = Catalog(Entry(i.artifact, i.path) for i in old_items)
-    for item in new_items:
-        new_catalog.add(Entry(item.artifact, item.path))
-    broken = {f.path for f in head.loaded.findings if f.severity == "error"}
-    for pair in pair_artifacts(old_items, new_items):
-        entry = _artifact_diff(pair, old_catalog, new_catalog, tags, growth, broken)
+    sides = _Sides.split(base, head)
+    broken = {f.path for f in sides.new.findings if f.severity == "error"}
+    for pair in pair_artifacts(sides.old.artifacts, sides.new.artifacts, sides.older_version):
+        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken)
         if entry is not None:
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
-    report.affected = _affected(report, old_items, new_items, old_catalog, new_catalog)
-    _attach_tree_findings(report, base, head, tags)
+    report.affected = _affected(report, sides)
+    _attach_tree_findings(report, sides, tags)
     return report
 
 
 # -- matching -----------------------------------------------------------------------------------
 
 
-def pair_artifacts(old: list[Located], new: list[Located]) -> list[Pair]:
-    """Match old and new artifacts (see the module docstring); unchanged pairs included."""
+OlderVersion = Callable[[str, str, semver.Version], Located | None]
+
+
+def pair_artifacts(
+    old: list[Located], new: list[Located], older: OlderVersion | None = None
+) -> list[Pair]:
+    """Match old and new artifacts (see the module docstring).
+
+    ``older`` finds a lower version of the same name among files both sides
+    share, so a new version added next to an unchanged old one is a bump.
+    """
     groups_old: dict[tuple[str, str], list[Located]] = defaultdict(list)
     groups_new: dict[tuple[str, str], list[Located]] = defaultdict(list)
     for item in old:
@@ -92,11 +166,11 @@ def pair_artifacts(old: list[Located], new: list[Located]) -> list[Pair]:
         groups_new[(item.artifact.kind, item.artifact.name)].append(item)
     pairs: list[Pair] = []
     for key in sorted(set(groups_old) | set(groups_new)):
-        pairs += _pair_group(groups_old.get(key, []), groups_new.get(key, []))
+        pairs += _pair_group(groups_old.get(key, []), groups_new.get(key, []), older)
     return _detect_renames(pairs)
 
 
-def _pair_group(olds: list[Located], news: list[Located]) -> list[Pair]:
+def _pair_group(olds: list[Located], news: list[Located], older: OlderVersion | None) -> list[Pair]:
     free = list(olds)
     pairs, unmatched = [], []
     for item in news:
@@ -114,7 +188,10 @@ def _pair_group(olds: list[Located], news: list[Located]) -> list[Pair]:
             pairs.append(Pair(match, item))
             continue
         lower = [o for o in olds if _version_of(o) < _version_of(item)]
-        pairs.append(Pair(max(lower, key=_version_of) if lower else None, item))
+        shared = older(item.artifact.kind, item.artifact.name, _version_of(item)) \
+            if older else None
+        candidates = lower + ([shared] if shared else [])
+        pairs.append(Pair(max(candidates, key=_version_of) if candidates else None, item))
     pairs += [Pair(o, None) for o in free]
     return pairs
 
@@ -147,6 +224,13 @@ def _same_identity_free(old: Located | None, new: Located) -> bool:
 
 def _version_of(item: Located) -> semver.Version:
     return semver.Version.parse(item.artifact.version)
+
+
+def _safe_version(text: str) -> semver.Version:
+    try:
+        return semver.Version.parse(text)
+    except ValueError:
+        return semver.Version(0)
 
 
 # -- one artifact -------------------------------------------------------------------------------
@@ -285,15 +369,12 @@ def _ref_order(name: str) -> tuple[int, str]:
 # -- indirect effects ---------------------------------------------------------------------------
 
 
-def _affected(
-    report: Report, old_items: list[Located], new_items: list[Located],
-    old_catalog: Catalog, new_catalog: Catalog,
-) -> list[Affected]:
+def _affected(report: Report, sides: _Sides) -> list[Affected]:
     """Prompts not changed themselves whose bundle changed, or that pin a superseded version."""
-    old_hash = {i.artifact.key: i.artifact.content_hash() for i in old_items}
-    edited = {i.artifact.key for i in new_items
-              if i.artifact.key in old_hash and old_hash[i.artifact.key]
-              != i.artifact.content_hash() and i.artifact.kind != "prompt"}
+    old_hash = {i.artifact.key: i.artifact.content_hash() for i in sides.old.artifacts}
+    new_hash = {i.artifact.key: i.artifact.content_hash() for i in sides.new.artifacts}
+    edited = {key for key, h in new_hash.items()
+              if key in old_hash and old_hash[key] != h and key.kind != "prompt"}
     moved_on: dict[ArtifactKey, str] = {}
     for entry in report.artifacts:
         if entry.kind == "prompt" or entry.old is None:
@@ -306,39 +387,42 @@ def _affected(
         elif entry.status == "renamed" and entry.new:
             moved_on[key] = f"renamed to {entry.name}@{entry.new.version}"
     affected = []
-    for item in sorted(new_items, key=lambda i: (i.artifact.name, i.artifact.version)):
+    prompts = [i for i in sides.everything("head") if i.artifact.kind == "prompt"]
+    for item in sorted(prompts, key=lambda i: (i.artifact.name, i.artifact.version)):
         prompt = item.artifact
-        if not isinstance(prompt, Prompt):
-            continue
+        unchanged = prompt.key not in new_hash or old_hash.get(prompt.key) == new_hash[prompt.key]
         for kind, ref in prompt.refs():
             key = ArtifactKey(kind, ref.name, ref.version)
             via = f"{kind}/{ref}"
-            if key in edited and old_hash.get(prompt.key) == prompt.content_hash():
+            label = f"{prompt.name}@{prompt.version}"
+            if key in edited and unchanged:
+                full = sides.full(item, sides.new_catalog)
                 affected.append(Affected(
-                    f"{prompt.name}@{prompt.version}", via,
-                    "pinned version's content changed, so the bundle fingerprint changed",
-                    _fingerprint(prompt, old_catalog), _fingerprint(prompt, new_catalog)))
+                    label, via, "pinned version's content changed, so the bundle fingerprint "
+                    "changed", _fingerprint(full, sides.old_catalog) if full else None,
+                    _fingerprint(full, sides.new_catalog) if full else None))
             elif key in moved_on:
-                affected.append(Affected(f"{prompt.name}@{prompt.version}", via,
-                                         f"still pins {ref}; {moved_on[key]}"))
+                affected.append(Affected(label, via, f"still pins {ref}; {moved_on[key]}"))
     return affected
 
 
 # -- tree-wide findings -------------------------------------------------------------------------
 
 
-def _attach_tree_findings(
-    report: Report, base: Snapshot, head: Snapshot, tags: dict[str, str | None]
-) -> None:
-    """Loader and ref findings new in HEAD, plus every artifact's own findings, deduplicated."""
+def _attach_tree_findings(report: Report, sides: _Sides, tags: dict[str, str | None]) -> None:
+    """Loader, duplicate and ref findings new in HEAD, plus every artifact's own findings."""
     def released(key: ArtifactKey) -> bool:
         return key.tag in tags
+
+    def tree_findings(side: str, loaded: LoadResult) -> list[Finding]:
+        everything = sides.everything(side)
+        return loaded.findings + _duplicate_findings(everything) + check_refs(everything, released)
 
     def keyed(findings: list[Finding]) -> set[tuple[str, str, str]]:
         return {(f.code, f.path, f.message) for f in findings}
 
-    before = keyed(base.loaded.findings + check_refs(base.loaded.artifacts, released))
-    tree = [f for f in head.loaded.findings + check_refs(head.loaded.artifacts, released)
+    before = keyed(tree_findings("base", sides.old))
+    tree = [f for f in tree_findings("head", sides.new)
             if (f.code, f.path, f.message) not in before]
     by_path: dict[str, ArtifactDiff] = {a.new.path: a for a in report.artifacts if a.new}
     by_path |= {a.old.path: a for a in report.artifacts if a.status == "invalid" and a.old}

@@ -38,7 +38,9 @@ MIN_SECRET_LENGTH = 16
 def scan_artifact(item: Located) -> list[Finding]:
     """One error per (field, kind of secret) found in any string of the artifact."""
     findings: dict[tuple[str, str], Finding] = {}
-    for field_path, value in _strings(item.artifact.content()):
+    strings = list(_strings(item.artifact.content()))
+    _prime([line for field_path, value in strings for line in _lines(field_path, value)])
+    for field_path, value in strings:
         for secret_type in scan_value(field_path, value):
             key = (field_path, secret_type)
             findings.setdefault(key, Finding(
@@ -53,11 +55,10 @@ def scan_value(field_path: str, value: str) -> list[str]:
     """Secret types found in one string value (its field name matters for keywords/entropy)."""
     found: list[str] = []
     leaf = field_path.rsplit(".", 1)[-1]
-    lines = value.splitlines() or [value]
-    if len(lines) == 1:  # let the keyword plugin see the field name: api_key = "..."
-        lines.append(f'{leaf} = "{value}"')
+    lines = _lines(field_path, value)
+    _prime(lines)
     for line in lines:
-        for secret_type in _detect_secrets_line(line):
+        for secret_type in _LINE_CACHE[line]:
             if secret_type not in found:
                 found.append(secret_type)
         for name, pattern in EXTRA_SHAPES:
@@ -78,13 +79,31 @@ def _high_entropy(value: str) -> bool:
     return any(shannon_entropy(w) >= ENTROPY_THRESHOLD for w in words)
 
 
-@lru_cache(maxsize=8192)
-def _detect_secrets_line(line: str) -> tuple[str, ...]:
+_LINE_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _lines(field_path: str, value: str) -> list[str]:
+    """Lines to scan; a one-line value is also shown as ``field = "value"`` so the
+    keyword plugin sees the field name (``api_key = "..."``)."""
+    lines = value.splitlines() or [value]
+    if len(lines) == 1:
+        lines.append(f'{field_path.rsplit(".", 1)[-1]} = "{value}"')
+    return lines
+
+
+def _prime(lines: list[str]) -> None:
+    """Run detect-secrets over the lines not seen yet, inside one settings context."""
+    todo = [line for line in dict.fromkeys(lines) if line not in _LINE_CACHE]
+    if not todo:
+        return
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import transient_settings
 
+    if len(_LINE_CACHE) > 50_000:
+        _LINE_CACHE.clear()
     with transient_settings({"plugins_used": _plugins()}):
-        return tuple(dict.fromkeys(s.type for s in scan_line(line)))
+        for line in todo:
+            _LINE_CACHE[line] = tuple(dict.fromkeys(s.type for s in scan_line(line)))
 
 
 @lru_cache(maxsize=1)

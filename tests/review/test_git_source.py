@@ -14,11 +14,11 @@ def test_load_revision_reads_the_registry_as_committed(git_repo):
     first = history.commit("one")
     history["chat.model.yaml"]["version"] = "1.1.0"
     history.commit("two")
-    snapshot = load_revision(history.root, resolve_revision(history.root, first), "prompts")
-    versions = {i.artifact.key.name: i.artifact.version for i in snapshot.loaded.artifacts}
+    loaded = load_revision(history.root, resolve_revision(history.root, first), "prompts")
+    versions = {i.artifact.key.name: i.artifact.version for i in loaded.artifacts}
     assert versions == {"chat": "1.0.0", "search-kb": "2.0.1", "kb-docs": "3.1.0",
                         "support": "1.0.0"}
-    assert snapshot.loaded.findings == []
+    assert loaded.findings == []
 
 
 def test_unknown_revision_is_not_found(git_repo):
