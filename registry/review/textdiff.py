@@ -2,9 +2,9 @@
 
 Prose is often re-wrapped in review (a sentence edited, the paragraph
 re-flowed). A plain line diff then shows the whole paragraph as changed. So
-each prose paragraph is joined into one line and split into sentences before
-diffing; structured lines (lists, headings, Jinja block tags, indented text)
-keep their own line. A change that only moves whitespace is reported as such,
+consecutive prose lines are joined and split into sentences before diffing;
+structured lines (lists, headings, Jinja block tags, indented text) keep
+their own line. A change that only moves whitespace is reported as such,
 with no diff body.
 """
 
@@ -23,18 +23,26 @@ def whitespace_only(old: str, new: str) -> bool:
 
 
 def units(text: str) -> list[str]:
-    """Sentences of prose paragraphs and structured lines, in order; blank line = ``""``."""
+    """Sentences of prose and structured lines, in order; a blank line between paragraphs."""
     out: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text.strip("\n")):
-        lines = paragraph.splitlines()
         if out:
             out.append("")
-        if any(_STRUCTURED.match(line) for line in lines):
-            out += [line.rstrip() for line in lines]
-        else:
-            joined = _WS.sub(" ", paragraph).strip()
-            out += _SENTENCE_END.split(joined)
+        prose: list[str] = []
+        for line in paragraph.splitlines():
+            if _STRUCTURED.match(line):
+                out += _sentences(prose)
+                prose = []
+                out.append(line.rstrip())
+            else:
+                prose.append(line)
+        out += _sentences(prose)
     return out
+
+
+def _sentences(lines: list[str]) -> list[str]:
+    joined = _WS.sub(" ", " ".join(lines)).strip()
+    return _SENTENCE_END.split(joined) if joined else []
 
 
 def template_diff(old: str | None, new: str | None, context: int = 1) -> tuple[list[str], bool]:
