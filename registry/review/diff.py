@@ -24,7 +24,7 @@ from registry.catalog import Catalog, Entry
 from registry.errors import NotFoundError, PromptctlError
 from registry.findings import Finding
 from registry.loader import LoadResult, Located, _duplicate_findings, check_refs
-from registry.model import KINDS, ArtifactBase, ArtifactKey, Index, ModelConfig, Prompt, Ref, Tool
+from registry.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Ref, Tool
 from registry.review.git_source import Revision, Snapshot, list_revision, released_tags
 from registry.review.lint_rules import GrowthPolicy, lint_artifact
 from registry.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
@@ -323,8 +323,6 @@ def _describe_changes(entry: ArtifactDiff, old: ArtifactBase | None, new: Artifa
     elif isinstance(new, Tool) and isinstance(old, Tool):
         entry.tool_parameters = [f"{c} → {lvl}" for c, lvl in
                                  tool_schema_changes(old.parameters, new.parameters)]
-    elif isinstance(new, Index | Tool):
-        pass
 
 
 def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> None:
