@@ -98,3 +98,35 @@ def test_lint_command_reports_secrets_and_parameter_ranges(cli: Cli):
     found = {(f["code"], f["path"], f["field"]) for f in json.loads(result.stdout)["findings"]}
     assert ("secret", "prompts/search-kb.tool.yaml", "description") in found
     assert ("param-range", "prompts/support-chat.model.yaml", "params.temperature") in found
+
+
+SECRET_CORPUS = [
+    "AKIAIOSFODNN7EXAMPLE", "token ghp_R4nd0mT0k3nV4lu3F0rT3st1ngXyZ1234567",
+    "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "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",
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n",
+    "postgresql://admin:hunter2pass@db:5432/kb", "-----BEGIN RSA PRIVATE KEY-----",
+    "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    'password = "hunter2"', 'api_key: "abcd1234efgh5678"', "SK1234567890abcdef1234567890abcdef",
+    "AccountKey=lJzRc1YdHaAA2KCNJJ1tkYwF/+mKK6Ny//NnFGCk1ZJRqP7Bph9zQ7dP8DpsKhXxz1GzS0wNhnTxuk5nD/RrsZQ==",
+]
+
+
+@pytest.mark.parametrize("line", SECRET_CORPUS)
+def test_the_cheap_pre_check_never_hides_a_detect_secrets_finding(line):
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import transient_settings
+
+    from registry.review.secrets import _plugins, could_hold_a_secret
+
+    with transient_settings({"plugins_used": _plugins()}):
+        detected = list(scan_line(line))
+    assert detected, "the corpus holds only lines detect-secrets flags"
+    assert could_hold_a_secret(line)
+    assert scan_value("template.system", line)
+
+
+def test_plain_prose_skips_the_detector():
+    from registry.review.secrets import could_hold_a_secret
+
+    assert not could_hold_a_secret("You are assistant number 42. Answer: {{ question }}")
