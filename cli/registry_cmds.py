@@ -21,6 +21,7 @@ from registry.loader import check_refs, load_directory
 from registry.model import KINDS, Prompt
 from registry.release import release as run_release
 from registry.release import release_summary
+from registry.review.lint_rules import content_findings
 from registry.scaffold import init_repo, write_new
 from registry.store.releases import releases_of
 from registry.templating import coerce_cli_value
@@ -85,6 +86,7 @@ def lint(
             raise UsageError(f"{folder} is not a folder")
         result = load_directory(folder, relative_to=ws.root)
         result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
+        result.findings.extend(content_findings(result.artifacts))
         findings = result.findings
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))

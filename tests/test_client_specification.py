@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, require_service
 
 from registry.bucketing import in_rollout
+from tests.conftest import REPO_ROOT, require_service
 
 DEFAULT_SPEC_DIR = (REPO_ROOT / ".ci" / "unleash" / "node_modules" / "@unleash"
                     / "client-specification" / "specifications")

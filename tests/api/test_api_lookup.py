@@ -8,6 +8,7 @@ import threading
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from rollout_fixtures import Server
 
 from registry.resolver import Snapshot
@@ -104,10 +105,20 @@ def test_healthz_and_prometheus_metrics(server: Server) -> None:
         for key in ("a", "b", "c"):
             http.get("/v1/envs/production/prompts/support/resolve", params={"key": key})
         http.get("/v1/envs/production/prompts/nope/resolve")
-    text = httpx.get(f"{server.url}/metrics").text
-    assert ('promptctl_http_requests_total{method="GET",'
-            'route="/v1/envs/{env}/prompts/{name}/resolve",status="200"} 3.0') in text
-    assert 'route="/v1/envs/{env}/prompts/{name}/resolve",status="404"} 1.0' in text
-    assert "promptctl_http_request_duration_seconds_bucket" in text
-    assert ('promptctl_resolves_total{env="production",prompt="support",version="1.0.0",'
-            'variant="stable"} 3.0') in text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(
+                   httpx.get(f"{server.url}/metrics").text)
+               for s in family.samples}
+    route = "/v1/envs/{env}/prompts/{name}/resolve"
+
+    def sample(name: str, **labels: str) -> float | None:
+        return samples.get((name, tuple(sorted(labels.items()))))
+
+    assert sample("promptctl_http_requests_total", method="GET", route=route,
+                  status="200") == 3
+    assert sample("promptctl_http_requests_total", method="GET", route=route,
+                  status="404") == 1
+    assert sample("promptctl_http_request_duration_seconds_count", method="GET",
+                  route=route) == 4
+    assert sample("promptctl_resolves_total", env="production", prompt="support",
+                  version="1.0.0", variant="stable") == 3
