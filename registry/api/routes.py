@@ -21,6 +21,7 @@ router = APIRouter()
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EnvPath = Annotated[str, Path(pattern=NAME, description="Environment name")]
 NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
 
 
 def api(request: Request) -> ApiState:
@@ -204,7 +205,8 @@ def token_list(state: State, caller: Caller) -> list[dict[str, Any]]:
 
 
 @router.delete("/v1/tokens/{token_id}", tags=["admin"])
-def token_revoke(state: State, caller: Caller, token_id: int) -> dict[str, Any]:
+def token_revoke(state: State, caller: Caller,
+                 token_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
     caller.require("admin")
     revoke_token(state.store, token_id)
     return {"id": token_id, "revoked": True}
