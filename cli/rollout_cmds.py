@@ -241,6 +241,7 @@ def serve(
 ) -> None:
     """Serve the lookup API (resolve, snapshot, events, promote/rollback) with uvicorn."""
     import uvicorn
+
     from registry.api import create_app
 
     with handled():

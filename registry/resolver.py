@@ -33,6 +33,22 @@ from registry.store.releases import all_releases, record_artifact
 from registry.store.tables import RolloutEvent, RolloutRecord
 
 SNAPSHOT_FORMAT = 1
+_BUNDLE_CACHE_SIZE = 20_000
+
+# Compiled bundles by fingerprint, shared by every snapshot in the process. Released
+# versions are immutable, so a new snapshot (say, after a rollback) reuses the bundles
+# it already has and a swap costs a JSON parse, not a re-validation of every artifact.
+_bundles: dict[str, Bundle] = {}
+
+
+def _bundle(fingerprint: str, data: dict[str, Any]) -> Bundle:
+    bundle = _bundles.get(fingerprint)
+    if bundle is None:
+        bundle = Bundle.from_dict(data)
+        if len(_bundles) >= _BUNDLE_CACHE_SIZE:
+            _bundles.clear()
+        _bundles[fingerprint] = bundle
+    return bundle
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +172,7 @@ class Snapshot:
         def bundle(version: str, variant: str) -> ResolvedBundle:
             data = versions[version]
             return ResolvedBundle(self.env, name, version, variant, data["fingerprint"],
-                                  Bundle.from_dict(data["bundle"]), self.change_id)
+                                  _bundle(data["fingerprint"], data["bundle"]), self.change_id)
 
         canary = entry.get("canary")
         return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
