@@ -105,6 +105,11 @@ class ResolvedBundle:
                 "fingerprint": self.fingerprint, "env": self.env,
                 "model": f"{self.provider}/{self.model}", "change_id": self.change_id}
 
+    @cached_property
+    def json(self) -> bytes:
+        """:meth:`to_dict` serialised once: a bundle is immutable, so the bytes are too."""
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
     def to_dict(self) -> dict[str, Any]:
         """The resolve endpoint's response body (DESIGN §5)."""
         content = self.bundle.to_dict()
