@@ -227,3 +227,14 @@ def test_schema_downgrades_and_upgrades_cleanly(released: Cli, tmp_path: Path) -
     assert store.current_revision() == "0002_rollout"
     assert set(Rollouts(store).environments()) == {"development", "staging", "production"}
     store.dispose()
+
+
+def test_the_unleash_backend_needs_its_settings_and_changes_nothing_without(
+        released: Cli) -> None:
+    ok(released, "promote", "support", "1.0.0", "--env", "production")
+    result = released("promote", "support", "1.1.0", "--env", "production", "-p", "10",
+                      env={"PROMPTCTL_FLAGS": "unleash", "PROMPTCTL_UNLEASH_URL": "",
+                           "PROMPTCTL_UNLEASH_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "unleash" in result.output.lower()
+    assert status_of(released, "production")["support"]["canary"] is None
