@@ -127,6 +127,7 @@ class _Rollout:
     canary: ResolvedBundle | None
     percent: int
     stickiness: str
+    by_user_id: bool  # default stickiness: a plain key is the userId (the fast path)
 
 
 class Snapshot:
@@ -160,8 +161,7 @@ class Snapshot:
         canary = rollout.canary
         if canary is None:
             return rollout.stable
-        if context is None and key is not None and key != "" \
-                and rollout.stickiness == DEFAULT_STICKINESS:
+        if context is None and key and rollout.by_user_id:
             # Same result as in_rollout() with {"userId": key}, minus building a dict.
             hit = normalized_hash(str(key), name) <= rollout.percent
         else:
@@ -180,10 +180,11 @@ class Snapshot:
                                   _bundle(data["fingerprint"], data["bundle"]), self.change_id)
 
         canary = entry.get("canary")
+        stickiness = entry.get("stickiness") or DEFAULT_STICKINESS
         return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
                         canary=bundle(canary, "canary") if canary else None,
-                        percent=int(entry.get("percent") or 0),
-                        stickiness=entry.get("stickiness") or DEFAULT_STICKINESS)
+                        percent=int(entry.get("percent") or 0), stickiness=stickiness,
+                        by_user_id=stickiness == DEFAULT_STICKINESS)
 
     # -- serialisation ------------------------------------------------------------------------
 
