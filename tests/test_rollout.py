@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import Cli
 
-from registry.errors import ConflictError
+from registry.errors import AuthError, ConflictError
 from registry.rollout import Rollouts, _row, _write_row
 from registry.store import Store
+from registry.tokens import authenticate, hash_secret
 
 
 def ok(cli: Cli, *args: str) -> dict | list:
@@ -238,3 +239,27 @@ def test_the_unleash_backend_needs_its_settings_and_changes_nothing_without(
     assert result.exit_code == 2
     assert "unleash" in result.output.lower()
     assert status_of(released, "production")["support"]["canary"] is None
+
+
+def test_tokens_are_shown_once_and_stored_hashed(released: Cli) -> None:
+    created = ok(released, "token", "create", "--role", "reader", "--env", "staging",
+                 "--name", "web")
+    secret = created["token"]
+    assert secret.startswith("pct_") and created["role"] == "reader"
+    listed = ok(released, "token", "list")
+    assert [t["name"] for t in listed] == ["web"]
+    assert secret not in json.dumps(listed)
+    store = Store.open(released.db)
+    with store.session() as session:
+        stored = session.connection().exec_driver_sql(
+            "SELECT token_hash FROM api_tokens").scalar_one()
+    assert stored == hash_secret(secret) != secret
+    assert authenticate(store, secret).env == "staging"
+    ok(released, "token", "revoke", str(created["id"]))
+    with pytest.raises(AuthError):
+        authenticate(store, secret)
+    store.dispose()
+    assert released("token", "create", "--role", "reader").exit_code == 2  # needs --env
+    assert released("token", "create", "--role", "reader", "--env", "moon").exit_code == 3
+    assert released("token", "create", "--role", "root").exit_code == 2
+    assert released("token", "revoke", "999").exit_code == 3
