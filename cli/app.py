@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cli import db_cmds, registry_cmds, rollout_cmds
+from cli import db_cmds, registry_cmds, review_cmds, rollout_cmds
 from cli.context import CliState
 
 app = typer.Typer(
@@ -27,7 +27,7 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, rollout_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds):
     module.register(app)
 
 

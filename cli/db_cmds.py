@@ -6,6 +6,7 @@ import typer
 
 from cli.context import workspace
 from cli.output import console, handled
+from registry.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +32,9 @@ def register(app: typer.Typer) -> None:
     def current(ctx: typer.Context) -> None:
         """Print the schema revision of the database."""
         with handled():
-            console.print(workspace(ctx).store.current_revision() or "(empty)")
+            store = Store(workspace(ctx).settings.db_url)
+            current = store.current_revision()
+            state = "up to date" if current == store.head_revision() else "upgrade available"
+            console.print(f"{current or '(empty)'} ({state})")
 
     app.add_typer(db, name="db")

@@ -14,13 +14,14 @@ from cli.context import workspace
 from cli.output import console, emit, handled, print_json, table
 from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
-from registry.errors import CheckFailed, UsageError, ValidationError
+from registry.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from registry.findings import Finding, has_errors
 from registry.gitrepo import GitRepo
 from registry.loader import check_refs, load_directory
 from registry.model import KINDS, Prompt
 from registry.release import release as run_release
 from registry.release import release_summary
+from registry.review.lint_rules import content_findings
 from registry.scaffold import init_repo, write_new
 from registry.store.releases import releases_of
 from registry.templating import coerce_cli_value
@@ -85,6 +86,7 @@ def lint(
             raise UsageError(f"{folder} is not a folder")
         result = load_directory(folder, relative_to=ws.root)
         result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
+        result.findings.extend(content_findings(result.artifacts))
         findings = result.findings
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))
@@ -172,7 +174,7 @@ def render(
 
         def human() -> None:
             for message in messages:
-                console.print(Panel(escape(message["content"]), title=message["role"],
+                console.print(Panel(escape(message["content"].rstrip()), title=message["role"],
                                     title_align="left", expand=False))
             console.print(f"[dim]{prompt.name}@{prompt.version} "
                           f"fingerprint {bundle.fingerprint[:16]}[/dim]")
@@ -258,7 +260,11 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
         "release": None,
     }
     if isinstance(artifact, Prompt):
-        data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
+        try:
+            data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
+        except NotFoundError as exc:  # a draft pinning something absent: still show it
+            data["fingerprint"] = None
+            data["unresolved"] = exc.message
     if entry.released:
         from registry.store.releases import get_release
 
@@ -282,6 +288,8 @@ def _print_show(data: dict[str, Any]) -> None:
     console.print(f"content hash: {data['content_hash']}")
     if data.get("fingerprint"):
         console.print(f"fingerprint:  {data['fingerprint']}")
+    if data.get("unresolved"):
+        console.print(f"[yellow]fingerprint:  unavailable ({escape(data['unresolved'])})[/yellow]")
     if data["refs"]:
         console.print(f"refs:         {', '.join(data['refs'])}")
     if data["release"]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import git
 from gitdb import IStream
+from gitdb.db import LooseObjectDB
 
 from registry.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
 
@@ -106,13 +107,14 @@ class GitRepo:
         if not new_tags:
             return
         stamp = f"{int(time.time())} {time.strftime('%z')}"
+        objects = LooseObjectDB(str(Path(self.repo.git_dir) / "objects"))  # no process per tag
         lines = ["start"]
         for tag in new_tags:
             body = (
                 f"object {tag.commit}\ntype commit\ntag {tag.name}\n"
                 f"tagger {_identity(tagger)} {stamp}\n\n{tag.message.rstrip()}\n"
             ).encode()
-            stream = self.repo.odb.store(IStream(b"tag", len(body), BytesIO(body)))
+            stream = objects.store(IStream(b"tag", len(body), BytesIO(body)))
             lines.append(f"create refs/tags/{tag.name} {stream.hexsha.decode()}")
         lines += ["prepare", "commit", ""]
         proc = subprocess.run(

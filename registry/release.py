@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.canonical import canonical_json
 from registry.errors import ConflictError, DirtyTreeError, ValidationError
+from registry.failpoints import crash_point
 from registry.findings import has_errors
 from registry.gitrepo import HASH_TRAILER, NewTag, TagInfo
 from registry.loader import Located
@@ -73,6 +74,7 @@ def release(ws: Workspace, *, dry_run: bool = False) -> ReleaseReport:
         return report
     author = ws.git.author()
     written = _write_rows(ws, plan, commit, author, tags)
+    crash_point("release.after-rows")
     new_tags = [NewTag(loc.artifact.key.tag, commit, _tag_message(loc.artifact.key, h, loc.path))
                 for loc, h in written if loc.artifact.key.tag not in tags]
     new_tags += [NewTag(key.tag, rec_commit, _tag_message(key, h, path))

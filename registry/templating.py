@@ -19,7 +19,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from registry.errors import RenderError
 from registry.model import Prompt, Variable, value_matches_type
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# trim_blocks/lstrip_blocks: a line holding only a `{% if %}` tag leaves no blank line
+# behind, which is what authors of multi-line prompts expect.
+_ENV = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+    trim_blocks=True, lstrip_blocks=True,
+)
 
 
 def parse_template(source: str) -> nodes.Template:

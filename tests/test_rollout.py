@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 
 from registry.errors import AuthError, ConflictError
 from registry.rollout import Rollouts, _row, _write_row
 from registry.store import Store
 from registry.tokens import authenticate, hash_secret
+from tests.conftest import Cli
 
 
 def ok(cli: Cli, *args: str) -> dict | list:

@@ -22,10 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from registry.errors import BackendUnavailable
+from registry.errors import BackendUnavailable, UsageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -80,7 +80,12 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = create_db_engine(url)
+        try:
+            self.engine = create_db_engine(url)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise UsageError(f"invalid database URL {url!r}: {_first_line(exc)}") from None
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot create the database at {url}: {exc}") from None
         self.is_sqlite = url.startswith("sqlite")
 
     @classmethod

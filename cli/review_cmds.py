@@ -1,0 +1,46 @@
+"""``promptctl diff``: the semantic diff of the registry between two git revisions."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli.output import console, handled
+from registry.config import load_settings
+from registry.errors import CheckFailed, UsageError
+from registry.review.diff import diff_revisions
+from registry.review.git_source import WORKTREE, default_base, resolve_revision
+from registry.review.lint_rules import GrowthPolicy
+from registry.review.render import FORMATS, print_text, render_json, render_markdown
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)
+
+
+def diff(
+    ctx: typer.Context,
+    base: str = typer.Argument(None, help="Base revision (default: merge-base of main and HEAD)."),
+    head: str = typer.Argument(None, help="Head revision (default: the working tree)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
+    check: bool = typer.Option(False, "--check", help="Exit 1 on policy or lint errors."),
+) -> None:
+    """Show what changed in meaning between two revisions and check the semver policy."""
+    with handled(fmt == "json"):
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+        settings = load_settings(ctx.obj.repo if ctx.obj else None)
+        root = settings.root
+        base_rev = resolve_revision(root, base) if base else default_base(root)
+        head_rev = resolve_revision(root, head or WORKTREE)
+        report = diff_revisions(root, base_rev, head_rev, settings.registry_dir,
+                                GrowthPolicy.from_settings(settings.extra))
+        if fmt == "json":
+            sys.stdout.write(render_json(report))
+        elif fmt == "markdown":
+            sys.stdout.write(render_markdown(report))
+        else:
+            print_text(report, console)
+        if check and not report.passed:
+            raise typer.Exit(CheckFailed("review check failed").exit_code)

@@ -1,0 +1,327 @@
+"""Load the registry at any git revision straight from git objects.
+
+Nothing is checked out and neither the working tree nor the index is touched:
+one ``git ls-tree -r`` lists the artifact files of a revision and one
+``git cat-file --batch`` streams the blobs needed. A diff fully parses only
+files whose blob differs between the two sides; unchanged files are read for
+their identity and refs only (:class:`LightArtifact`) and parsed in full on
+demand, e.g. when a changed prompt pins them. Parses are cached by
+``(path, blob id)``.
+The working tree is a pseudo-revision (:data:`WORKTREE`) read from disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from registry.errors import BackendUnavailable, NotFoundError, UsageError
+from registry.findings import Finding
+from registry.gitrepo import HASH_TRAILER
+from registry.loader import (
+    LoadResult,
+    Located,
+    duplicate_findings,
+    kind_of_path,
+    parse_document,
+    registry_files,
+)
+from registry.model import ArtifactBase, ArtifactKey, Ref
+
+WORKTREE = "WORKTREE"
+DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
+
+_ParseResult = tuple[ArtifactBase | None, list[Finding]]
+_PARSE_CACHE: dict[tuple[str, str], _ParseResult] = {}
+_LIGHT_CACHE: dict[tuple[str, str], LightArtifact | None] = {}
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One side of a diff: what the user typed and the commit it named (None: working tree)."""
+
+    label: str
+    commit: str | None
+
+    @property
+    def short(self) -> str:
+        return self.commit[:10] if self.commit else "working tree"
+
+
+@dataclass
+class Snapshot:
+    """The artifact files of one revision: path → blob id, with texts read on demand."""
+
+    root: Path
+    revision: Revision
+    files: dict[str, str]
+    _texts: dict[str, str] = field(default_factory=dict)
+
+    def texts(self, paths: list[str]) -> dict[str, str]:
+        """Texts of ``paths``, reading the missing ones with one ``git cat-file --batch``."""
+        missing = sorted({self.files[p] for p in paths if p not in self._texts})
+        if missing:
+            blobs = _cat_blobs(self.root, missing)
+            for path in paths:
+                if path not in self._texts:
+                    self._texts[path] = blobs[self.files[path]]
+        return {p: self._texts[p] for p in paths}
+
+    def parse(self, paths: list[str]) -> LoadResult:
+        """Fully parse and validate ``paths`` (cached by path and blob id)."""
+        need = [p for p in paths if (p, self.files[p]) not in _PARSE_CACHE]
+        texts = self.texts(need)
+        result = LoadResult()
+        for path in paths:
+            artifact, findings = _parse(path, self.files[path], texts.get(path, ""))
+            result.findings.extend(findings)
+            if artifact is not None:
+                result.artifacts.append(Located(artifact, path))
+        return result
+
+    def light(self, paths: list[str]) -> list[Located]:
+        """Identity and refs only (no validation) of ``paths``: enough to match and resolve."""
+        need = [p for p in paths if (p, self.files[p]) not in _LIGHT_CACHE]
+        texts = self.texts(need)
+        out = []
+        for path in paths:
+            key = (path, self.files[path])
+            if key not in _LIGHT_CACHE:
+                _LIGHT_CACHE[key] = LightArtifact.from_text(texts[path])
+            light = _LIGHT_CACHE[key]
+            if light is not None:
+                out.append(Located(light, path))  # type: ignore[arg-type]
+        return out
+
+
+@dataclass(frozen=True)
+class LightArtifact:
+    """What an unchanged file contributes to a diff: its key and the refs it pins."""
+
+    kind: str
+    name: str
+    version: str
+    pinned: tuple[tuple[str, Ref], ...] = ()
+
+    @property
+    def key(self) -> ArtifactKey:
+        return ArtifactKey(self.kind, self.name, self.version)
+
+    def refs(self) -> list[tuple[str, Ref]]:
+        return list(self.pinned)
+
+    @classmethod
+    def from_text(cls, text: str) -> LightArtifact | None:
+        """Read identity and refs; a regular-expression fast path, else a YAML parse."""
+        data = _fast_fields(text)
+        if data is None:
+            try:
+                data = yaml.load(text, Loader=_FAST_LOADER)
+            except yaml.YAMLError:
+                return None
+        if not isinstance(data, dict) or not all(
+                isinstance(data.get(k), str) for k in ("kind", "name", "version")):
+            return None
+        pinned: list[tuple[str, str]] = []
+        if data["kind"] == "prompt":
+            pinned += [("model", data["model"])] if isinstance(data.get("model"), str) else []
+            tools = data.get("tools")
+            pinned += [("tool", t) for t in tools if isinstance(t, str)] \
+                if isinstance(tools, list) else []
+            pinned += [("index", data["index"])] if isinstance(data.get("index"), str) else []
+        refs = []
+        for kind, ref_text in pinned:
+            try:
+                refs.append((kind, Ref.parse(ref_text)))
+            except ValueError:
+                continue
+        return cls(data["kind"], data["name"], data["version"], tuple(refs))
+
+
+_TOP_KEY = re.compile(r"^(kind|name|version|model|index|tools):[ \t]*(.*?)[ \t]*$", re.M)
+_SIMPLE = re.compile(r"^[A-Za-z0-9._@+-]+$")
+_BLOCK_ITEM = re.compile(r"^[ \t]*-[ \t]+(.+?)[ \t]*$")
+
+
+def _fast_fields(text: str) -> dict[str, object] | None:
+    """Top-level identity fields of plainly written files; ``None`` means "use YAML"."""
+    if "\t" in text or "&" in text or "---" in text:
+        return None
+    found: dict[str, object] = {}
+    lines = text.splitlines()
+    for match in _TOP_KEY.finditer(text):
+        key, value = match.group(1), _unquote(match.group(2))
+        if key in found:
+            return None
+        if key == "tools":
+            items = _tool_items(value, text[match.end():].lstrip("\n").split("\n"))
+            if items is None:
+                return None
+            found[key] = items
+        elif value is None or not _SIMPLE.match(value):
+            return None
+        else:
+            found[key] = value
+    return found if lines and {"kind", "name", "version"} <= set(found) else None
+
+
+def _tool_items(value: str | None, following: list[str]) -> list[str] | None:
+    if value and value.startswith("[") and value.endswith("]"):
+        items = [_unquote(v) for v in value[1:-1].split(",") if v.strip()]
+    elif value == "":
+        items = []
+        for line in following:
+            match = _BLOCK_ITEM.match(line)
+            if not match:
+                break
+            items.append(_unquote(match.group(1)))
+    else:
+        return None
+    if not all(item and _SIMPLE.match(item) for item in items):
+        return None
+    return items  # type: ignore[return-value]
+
+
+def _unquote(value: str) -> str | None:
+    value = value.split(" #", 1)[0].strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value
+
+
+def git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """Run git in ``root``; a failure becomes :class:`BackendUnavailable` with git's message."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
+                              check=False)
+    except FileNotFoundError:
+        raise BackendUnavailable("git is not installed or not on PATH") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise BackendUnavailable(f"git {args[0]} failed: {message[-1] if message else 'error'}")
+    return proc.stdout
+
+
+def resolve_revision(root: Path, rev: str) -> Revision:
+    """Resolve ``rev`` to a commit; an unknown revision is a one-line :class:`NotFoundError`."""
+    if rev == WORKTREE:
+        return Revision(WORKTREE, None)
+    if not rev or rev.startswith("-"):
+        raise UsageError(f"{rev!r} is not a git revision")
+    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                          cwd=root, capture_output=True, check=False)
+    if proc.returncode != 0:
+        inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root,
+                                capture_output=True, check=False)
+        if inside.returncode != 0:
+            raise NotFoundError(f"{root} is not inside a git repository")
+        raise NotFoundError(f"unknown git revision {rev!r}")
+    return Revision(rev, proc.stdout.decode().strip())
+
+
+def default_base(root: Path) -> Revision:
+    """The merge-base of ``main`` (or ``origin/main``, ``master``) and HEAD."""
+    head = resolve_revision(root, "HEAD")
+    for branch in DEFAULT_BRANCHES:
+        proc = subprocess.run(["git", "merge-base", branch, "HEAD"], cwd=root,
+                              capture_output=True, check=False)
+        if proc.returncode == 0:
+            return Revision(f"merge-base({branch}, HEAD)", proc.stdout.decode().strip())
+    if head.commit:
+        raise NotFoundError("no `main` or `master` branch to compare with: name a BASE revision")
+    raise NotFoundError("no base revision")
+
+
+def list_revision(root: Path, revision: Revision, registry_dir: str) -> Snapshot:
+    """The artifact files below ``registry_dir`` at ``revision`` (one ``git ls-tree``)."""
+    if revision.commit is None:
+        return _worktree_snapshot(root, revision, registry_dir)
+    listing = git(root, "ls-tree", "-r", "-z", "--full-tree", revision.commit, "--",
+                  registry_dir.rstrip("/") + "/")
+    files: dict[str, str] = {}
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path_bytes = record.partition(b"\t")
+        _mode, obj_type, sha = meta.decode().split(" ")
+        path = path_bytes.decode()
+        if obj_type == "blob" and kind_of_path(path):
+            files[path] = sha
+    return Snapshot(root, revision, dict(sorted(files.items())))
+
+
+def load_revision(root: Path, revision: Revision, registry_dir: str) -> LoadResult:
+    """Load and validate every artifact file of ``revision`` (what ``lint`` would see)."""
+    snapshot = list_revision(root, revision, registry_dir)
+    result = snapshot.parse(list(snapshot.files))
+    result.findings.extend(duplicate_findings(result.artifacts))
+    return result
+
+
+def released_tags(root: Path) -> dict[str, str | None]:
+    """Release tags (``kind/name/vX``) and the content hash each records, if any."""
+    fmt = "%(refname:strip=2)%00%(contents)%1e"
+    out = git(root, "for-each-ref", f"--format={fmt}", "refs/tags").decode(errors="replace")
+    tags: dict[str, str | None] = {}
+    for record in out.split("\x1e"):
+        record = record.lstrip("\n")
+        if not record or record.count("/") < 2:
+            continue
+        name, _, message = record.partition("\0")
+        content_hash = None
+        for line in message.splitlines():
+            if line.startswith(HASH_TRAILER):
+                content_hash = line.removeprefix(HASH_TRAILER).strip()
+        tags[name] = content_hash
+    return tags
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+
+def _cat_blobs(root: Path, shas: list[str]) -> dict[str, str]:
+    """Read many blobs with one ``git cat-file --batch``."""
+    out = git(root, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
+    blobs: dict[str, str] = {}
+    pos = 0
+    for sha in shas:
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split(b" ")[2])
+        body = out[header_end + 1:header_end + 1 + size]
+        blobs[sha] = body.decode("utf-8", errors="replace")
+        pos = header_end + 1 + size + 1
+    return blobs
+
+
+def _worktree_snapshot(root: Path, revision: Revision, registry_dir: str) -> Snapshot:
+    files, texts = {}, {}
+    for path in registry_files(root / registry_dir):
+        data = path.read_bytes()
+        rel = path.relative_to(root).as_posix()
+        files[rel] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        texts[rel] = data.decode("utf-8", errors="replace")
+    return Snapshot(root, revision, files, texts)
+
+
+def _parse(path: str, sha: str, text: str) -> _ParseResult:
+    key = (path, sha)
+    parsed = _PARSE_CACHE.get(key)
+    if parsed is None:
+        parsed = parse_document(path, text)
+        if len(_PARSE_CACHE) >= _CACHE_LIMIT:
+            _PARSE_CACHE.clear()
+        _PARSE_CACHE[key] = parsed
+    return parsed
+
+
+def clear_caches() -> None:
+    """Forget parsed documents (benchmarks measure a cold diff)."""
+    _PARSE_CACHE.clear()
+    _LIGHT_CACHE.clear()

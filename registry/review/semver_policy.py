@@ -1,0 +1,369 @@
+"""The required version bump of a change (DESIGN §3, a contract) and the checks on it.
+
+:func:`required_bump` compares two versions of one artifact field by field and
+returns the smallest bump the change needs, with a human reason for each
+finding ("input variable `order_id` removed → major"). :func:`policy_findings`
+turns a pairing of old and new into check failures: declared bump too small,
+content changed without a version change, version decreased, and a released
+version whose content changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import semver
+
+from registry.findings import Finding
+from registry.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
+
+LEVELS: tuple[str, ...] = ("none", "patch", "minor", "major")
+COMMON_FIELDS = ("kind", "name", "version", "description", "metadata")
+
+
+def level_index(level: str) -> int:
+    return LEVELS.index(level)
+
+
+@dataclass
+class Bump:
+    """The required bump and why: each reason ends in ``→ level``."""
+
+    level: str = "none"
+    reasons: list[str] = field(default_factory=list)
+
+    def need(self, level: str, reason: str) -> None:
+        self.reasons.append(f"{reason} → {level}")
+        if level_index(level) > level_index(self.level):
+            self.level = level
+
+
+def declared_bump(old_version: str, new_version: str) -> str:
+    """The bump the author declared: which semver component went up (``none`` if equal)."""
+    old, new = semver.Version.parse(old_version), semver.Version.parse(new_version)
+    if new.major != old.major:
+        return "major"
+    if new.minor != old.minor:
+        return "minor"
+    if new.patch != old.patch or new != old:
+        return "patch"
+    return "none"
+
+
+def required_bump(old: ArtifactBase, new: ArtifactBase) -> Bump:
+    """The smallest bump that the change from ``old`` to ``new`` requires."""
+    bump = Bump()
+    if old.kind != new.kind:
+        bump.need("major", f"kind changed from {old.kind} to {new.kind}")
+        return bump
+    if old.description != new.description:
+        _text_change(bump, "description", old.description, new.description, "patch")
+    if old.metadata != new.metadata:
+        bump.need("patch", "metadata changed")
+    checker = _CHECKERS[type(new)]
+    checker(bump, old, new)
+    return bump
+
+
+# -- per kind -----------------------------------------------------------------------------------
+
+
+def _prompt(bump: Bump, old: Prompt, new: Prompt) -> None:  # type: ignore[override]
+    _variables(bump, old, new)
+    for role in ("system", "user"):
+        before, after = getattr(old.template, role), getattr(new.template, role)
+        if before == after:
+            continue
+        if before is None or after is None:
+            verb = "added" if before is None else "removed"
+            bump.need("minor", f"{role} template {verb}")
+        else:
+            _text_change(bump, f"{role} template text", before, after, "minor")
+    _ref_change(bump, "model", Ref.parse(old.model), Ref.parse(new.model))
+    _ref_lists(bump, "tool", old.tools, new.tools)
+    old_index = Ref.parse(old.index) if old.index else None
+    new_index = Ref.parse(new.index) if new.index else None
+    if old_index and new_index:
+        _ref_change(bump, "index", old_index, new_index)
+    elif old_index or new_index:
+        verb = "added" if new_index else "removed"
+        bump.need("minor" if new_index else "major", f"index `{(new_index or old_index).name}` "
+                  f"{verb}")
+    _output_schema(bump, old.output_schema or None, new.output_schema or None)
+
+
+def _variables(bump: Bump, old: Prompt, new: Prompt) -> None:
+    for name in sorted(set(old.variables) | set(new.variables)):
+        before, after = old.variables.get(name), new.variables.get(name)
+        if before == after:
+            continue
+        if before is None:
+            assert after is not None
+            if after.required:
+                bump.need("major", f"input variable `{name}` added without default")
+            else:
+                bump.need("minor", f"optional input variable `{name}` added")
+        elif after is None:
+            bump.need("major", f"input variable `{name}` removed")
+        elif before.type != after.type:
+            bump.need("major",
+                      f"input variable `{name}` retyped from {before.type} to {after.type}")
+        elif before.required != after.required:
+            if after.required:
+                bump.need("major", f"input variable `{name}` lost its default (now required)")
+            else:
+                bump.need("minor", f"input variable `{name}` got a default (now optional)")
+        elif before.default != after.default:
+            bump.need("minor", f"default of input variable `{name}` changed")
+        else:
+            bump.need("patch", f"description of input variable `{name}` changed")
+
+
+def _ref_change(bump: Bump, kind: str, old: Ref, new: Ref) -> None:
+    if old == new:
+        return
+    if old.name != new.name:
+        bump.need("minor", f"{kind} changed from `{old}` to `{new}`")
+        return
+    level = declared_bump(old.version, new.version)
+    bump.need(level, f"{kind} ref `{old.name}` moved from {old.version} to {new.version}")
+
+
+def _ref_lists(bump: Bump, kind: str, old: list[str], new: list[str]) -> None:
+    before = {r.name: r for r in map(Ref.parse, old)}
+    after = {r.name: r for r in map(Ref.parse, new)}
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            bump.need("minor", f"{kind} `{after[name]}` added")
+        elif name not in after:
+            bump.need("major", f"{kind} `{before[name]}` removed")
+        else:
+            _ref_change(bump, kind, before[name], after[name])
+    if [r.name for r in map(Ref.parse, old)] != [r.name for r in map(Ref.parse, new)] and \
+            set(before) == set(after):
+        bump.need("patch", f"{kind}s reordered")
+
+
+def _model(bump: Bump, old: ModelConfig, new: ModelConfig) -> None:  # type: ignore[override]
+    for name in ("provider", "model"):
+        if getattr(old, name) != getattr(new, name):
+            before, after = getattr(old, name), getattr(new, name)
+            bump.need("minor", f"{name} changed from `{before}` to `{after}`")
+    for name in sorted(set(old.params) | set(new.params)):
+        before, after = old.params.get(name, _MISSING), new.params.get(name, _MISSING)
+        if before != after:
+            bump.need("minor", f"parameter `{name}` changed from {_show(before)} to {_show(after)}")
+
+
+def _tool(bump: Bump, old: Tool, new: Tool) -> None:  # type: ignore[override]
+    for change, level in tool_schema_changes(old.parameters, new.parameters):
+        bump.need(level, change)
+
+
+def _index(bump: Bump, old: Index, new: Index) -> None:  # type: ignore[override]
+    for name in ("backend", "uri", "embedding_model", "build", "dimensions"):
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            label = name.replace("_", " ")
+            bump.need("minor", f"{label} changed from {_show(before)} to {_show(after)}")
+
+
+_CHECKERS: dict[type, Any] = {Prompt: _prompt, ModelConfig: _model, Tool: _tool, Index: _index}
+
+
+# -- schemas ------------------------------------------------------------------------------------
+
+
+def tool_schema_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(change, level)`` for a tool's parameter schema: required set, params, types."""
+    changes: list[tuple[str, str]] = []
+    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    old_req, new_req = set(old.get("required") or []), set(new.get("required") or [])
+    for name in sorted(set(old_props) | set(new_props)):
+        before, after = old_props.get(name), new_props.get(name)
+        if before == after:
+            continue
+        if before is None:
+            required = name in new_req
+            changes.append((f"{'required' if required else 'optional'} parameter `{name}` added",
+                            "major" if required else "minor"))
+        elif after is None:
+            changes.append((f"parameter `{name}` removed", "major"))
+        elif _type_of(before) != _type_of(after):
+            retyped = f"from {_type_of(before)} to {_type_of(after)}"
+            changes.append((f"parameter `{name}` retyped {retyped}", "major"))
+        elif _without_descriptions(before) == _without_descriptions(after):
+            changes.append((f"description of parameter `{name}` changed", "patch"))
+        else:
+            changes.append((f"schema of parameter `{name}` changed", "minor"))
+    for name in sorted(new_req - old_req):
+        if name in old_props:
+            changes.append((f"parameter `{name}` made required", "major"))
+    for name in sorted(old_req - new_req):
+        if name in new_props:
+            changes.append((f"parameter `{name}` made optional", "major"))
+    rest_old = {k: v for k, v in old.items() if k not in ("properties", "required")}
+    rest_new = {k: v for k, v in new.items() if k not in ("properties", "required")}
+    if rest_old != rest_new:
+        changes.append(("parameter schema keywords changed", "minor"))
+    return changes
+
+
+def output_schema_changes(
+    old: dict[str, Any] | None, new: dict[str, Any] | None, where: str = "output"
+) -> list[tuple[str, str]]:
+    """``(change, level)``: major when an answer valid for the new schema may break old readers.
+
+    A reader written against the old schema relies on its properties, types,
+    required fields and enums; removing or loosening any of them is incompatible.
+    """
+    if old == new:
+        return []
+    if old is None:
+        return [("output schema added", "minor")]
+    if new is None:
+        return [("output schema removed", "major")]
+    changes: list[tuple[str, str]] = []
+    if _type_of(old) != _type_of(new):
+        return [(f"{where} type changed from {_type_of(old)} to {_type_of(new)}", "major")]
+    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    old_req, new_req = set(old.get("required") or []), set(new.get("required") or [])
+    for name in sorted(set(old_props) | set(new_props)):
+        before, after = old_props.get(name), new_props.get(name)
+        if before is None:
+            changes.append((f"{where} property `{name}` added", "minor"))
+        elif after is None:
+            changes.append((f"{where} property `{name}` removed", "major"))
+        elif before != after:
+            changes += output_schema_changes(before, after, f"{where}.{name}")
+    for name in sorted(old_req - new_req):
+        changes.append((f"{where} property `{name}` no longer required", "major"))
+    for name in sorted(new_req - old_req):
+        changes.append((f"{where} property `{name}` now required", "minor"))
+    if "enum" in old or "enum" in new:
+        old_enum, new_enum = old.get("enum"), new.get("enum")
+        if old_enum is not None and (new_enum is None or set(map(str, new_enum))
+                                     - set(map(str, old_enum))):
+            changes.append((f"{where} enum widened", "major"))
+        elif old_enum != new_enum:
+            changes.append((f"{where} enum narrowed", "minor"))
+    if old.get("items") != new.get("items") and isinstance(old.get("items"), dict):
+        changes += output_schema_changes(old["items"], new.get("items") or {}, f"{where}[]")
+    handled = {"type", "properties", "required", "enum", "items", "description", "title"}
+    if {k: v for k, v in old.items() if k not in handled} != \
+            {k: v for k, v in new.items() if k not in handled}:
+        changes.append((f"{where} schema keywords changed", "minor"))
+    if not changes:
+        changes.append((f"{where} schema descriptions changed", "patch"))
+    return changes
+
+
+def _output_schema(bump: Bump, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    for change, level in output_schema_changes(old, new):
+        bump.need(level, change)
+
+
+# -- policy -------------------------------------------------------------------------------------
+
+
+def policy_findings(
+    old: ArtifactBase, new: ArtifactBase, path: str, bump: Bump,
+    released_hash: str | None, released: bool,
+) -> list[Finding]:
+    """Check failures for one changed artifact (empty when the change is versioned right)."""
+    what = f"{new.kind}/{new.name}"
+    old_v, new_v = semver.Version.parse(old.version), semver.Version.parse(new.version)
+    changed = old.content_hash() != new.content_hash()
+    findings = []
+    if new_v < old_v:
+        findings.append(_fail(path, "version-decreased",
+                              f"{what}: version decreased {old.version} → {new.version}",
+                              f"use a version above {old.version}"))
+        return findings
+    if new_v == old_v:
+        if not changed:
+            return []
+        if released:
+            hashes = f" (released {released_hash[:12]}, now {new.content_hash()[:12]})" \
+                if released_hash else ""
+            findings.append(_fail(path, "released-modified",
+                                  f"{what}@{new.version} is released and immutable, but its "
+                                  f"content changed{hashes}",
+                                  f"bump the version ({bump.level} required)"))
+        else:
+            findings.append(_fail(path, "version-unchanged",
+                                  f"{what}: content changed without a version change "
+                                  f"({bump.level} required: {'; '.join(bump.reasons)})",
+                                  f"bump the version ({bump.level} required)"))
+        return findings
+    declared = declared_bump(old.version, new.version)
+    if level_index(declared) < level_index(bump.level):
+        findings.append(_fail(path, "bump-too-small",
+                              f"{what}: declared {declared} bump ({old.version} → {new.version}) "
+                              f"but {bump.level} is required: {'; '.join(bump.reasons)}",
+                              f"set version to {suggest_version(old.version, bump.level)}"))
+    return findings
+
+
+def release_findings(new: ArtifactBase, path: str, released_hash: str | None) -> list[Finding]:
+    """A released version (git tag with a content hash) whose file now differs."""
+    if released_hash is None or released_hash == new.content_hash():
+        return []
+    return [_fail(path, "released-modified",
+                  f"{new.kind}/{new.name}@{new.version} is released and immutable, but its "
+                  f"content changed (released {released_hash[:12]}, now "
+                  f"{new.content_hash()[:12]})", "bump the version")]
+
+
+def suggest_version(version: str, level: str) -> str:
+    v = semver.Version.parse(version)
+    bumped = {"major": v.bump_major, "minor": v.bump_minor}.get(level, v.bump_patch)()
+    return str(bumped)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(unset)"
+
+
+_MISSING = _Missing()
+_WS = re.compile(r"\s+")
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING or value is None:
+        return "(unset)"
+    return f"`{json.dumps(value, sort_keys=True, ensure_ascii=False)}`"
+
+
+def _text_change(bump: Bump, what: str, before: str, after: str, level: str) -> None:
+    if _WS.sub(" ", before).strip() == _WS.sub(" ", after).strip():
+        bump.need("patch", f"{what}: whitespace only")
+    else:
+        bump.need(level, f"{what} changed")
+
+
+def _type_of(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    value = schema.get("type", "any")
+    return "|".join(sorted(value)) if isinstance(value, list) else str(value)
+
+
+def _without_descriptions(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_descriptions(v) for k, v in schema.items()
+                if k not in ("description", "title", "examples")}
+    if isinstance(schema, list):
+        return [_without_descriptions(v) for v in schema]
+    return schema
+
+
+def _fail(path: str, code: str, message: str, fix: str) -> Finding:
+    return Finding("error", code, path, message, "version", fix)

@@ -1,0 +1,92 @@
+"""`promptctl promote` / `rollback` with ``PROMPTCTL_FLAGS=unleash``: what the CLI changes is what
+an app's ``UnleashClient`` sees, within its refresh interval.
+
+Needs rollout control (``promptctl promote``, issue 3); until that is on the branch the module is
+skipped. Each test works in its own new promptctl environment, so the flags it writes to the
+shared Unleash server (``promptctl.<env>.support``) are its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import git
+import pytest
+from UnleashClient import UnleashClient
+
+pytest.importorskip("registry.rollout", reason="rollout control (promote/rollback) not merged yet")
+
+from registry.bucketing import in_rollout
+from registry.flags.unleash_reader import resolve_version
+from tests.conftest import Cli, commit_all
+from tests.flags.conftest import KEYS, first_key_in, wait_until
+
+
+def release_support(cli: Cli, version: str) -> None:
+    """Commit a new version of the example ``support`` prompt and release it."""
+    path = cli.root / "prompts" / "support.prompt.yaml"
+    text = re.sub(r"(?m)^version: .*$", f"version: {version}", path.read_text(), count=1)
+    path.write_text(text + f"# {version}\n")
+    commit_all(git.Repo(cli.root), f"support {version}")
+    assert cli("release").exit_code == 0
+
+
+def run(cli: Cli, env: dict[str, str], *args: str) -> dict:
+    result = cli(*args, "--json", env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def unleash_env(unleash: dict[str, str]) -> dict[str, str]:
+    """The variables a user sets to make the CLI publish to Unleash."""
+    return {"PROMPTCTL_FLAGS": "unleash",
+            "PROMPTCTL_UNLEASH_URL": unleash["PROMPTCTL_TEST_UNLEASH_URL"],
+            "PROMPTCTL_UNLEASH_TOKEN": unleash["PROMPTCTL_TEST_UNLEASH_ADMIN_TOKEN"]}
+
+
+@pytest.mark.slow
+def test_promote_then_rollback_through_the_cli_reach_an_unleash_client(
+    cli: Cli, unleash_env: dict[str, str], client: UnleashClient
+) -> None:
+    assert cli("release").exit_code == 0
+    release_support(cli, "1.1.0")
+    env = f"u{uuid.uuid4().hex[:8]}"
+    run(cli, unleash_env, "env", "add", env)
+
+    run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)
+    run(cli, unleash_env, "promote", "support", "1.1.0", "--env", env, "--percent", "30")
+    probe = first_key_in(30, "support")
+    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})
+               == ("1.1.0", "canary"))
+    for key in KEYS[:2000]:
+        expected = ("1.1.0", "canary") if in_rollout(30, "support", {"userId": key}) \
+            else ("1.0.0", "stable")
+        assert resolve_version(client, env, "support", {"userId": key}) == expected
+
+    run(cli, unleash_env, "rollback", "support", "--env", env)
+    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})
+               == ("1.0.0", "stable"))
+    assert {resolve_version(client, env, "support", {"userId": k}) for k in KEYS[:2000]} \
+        == {("1.0.0", "stable")}
+
+
+@pytest.mark.slow
+def test_an_unreachable_unleash_fails_the_promote_with_one_clear_line(
+    cli: Cli, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert cli("release").exit_code == 0
+    env = {"PROMPTCTL_FLAGS": "unleash", "PROMPTCTL_UNLEASH_URL": f"http://127.0.0.1:{port}",
+           "PROMPTCTL_UNLEASH_TOKEN": "*:*.x"}
+    result = cli("promote", "support", "1.0.0", "--env", "production", env=env)
+    assert result.exit_code != 0
+    assert "unreachable" in result.output
+    assert "Traceback" not in result.output
