@@ -175,20 +175,29 @@ stop_services() {
   rm -f "$ENV_FILE"
 }
 
+running() {
+  # Both services of the last start are still up (a reboot or a kill leaves stale state).
+  [ -f "$ENV_FILE" ] && [ -f "$STATE/unleash.pid" ] && kill -0 "$(cat "$STATE/unleash.pid")" 2>/dev/null \
+    && healthy "http://127.0.0.1:$(cat "$STATE/unleash.port")/health" \
+    && [ -f "$(cat "$STATE/pg.datadir" 2>/dev/null)/data/postmaster.pid" ]
+}
+
 start_services() {
   mkdir -p "$STATE"
-  if [ -f "$ENV_FILE" ]; then
-    log "services already started (run '$0 stop' first); their exports:"
+  if running; then
+    log "services already running (run '$0 stop' first to restart); their exports:"
     cat "$ENV_FILE"
     return
   fi
-  trap 'stop_services' ERR
+  stop_services  # whatever a dead or half-finished start left behind
+  # Until both are up, any failure stops what did start: no stray server outlives a failed start.
+  trap 'stop_services' EXIT
   install_postgres
   install_unleash
   start_postgres
   start_unleash
   write_env
-  trap - ERR
+  trap - EXIT
   cat "$ENV_FILE"
 }
 

@@ -74,6 +74,12 @@ def main() -> None:
                  "CLI -> API": {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": deployer}}
         print(f"rollback propagation to {args.sdks} connected SDKs, {args.trials} trials "
               "per mode (ms)")
+        startup = []
+        for _ in range(args.trials):
+            began = time.time()
+            ws.run("--help")
+            startup.append((time.time() - began) * 1000)
+        print(f"  baseline: `promptctl --help` start-up alone: {summary(startup)}")
         for mode, env in modes.items():
             results = [trial(ws, sdks, env) for _ in range(args.trials)]
             print(f"  {mode}")

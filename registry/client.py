@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -104,8 +105,13 @@ class Registry:
         self._stop.set()
         response = self._response
         if response is not None:
-            with contextlib.suppress(Exception):
-                response.close()
+            # Closing an httpx response does not wake a thread blocked reading it; shutting
+            # the socket down does, so the stream ends now rather than at the next keepalive.
+            stream = response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=2)
         if self._http is not None:

@@ -84,7 +84,7 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> LoadResult:
         result.findings.extend(findings)
         if artifact is not None:
             result.artifacts.append(Located(artifact, path))
-    result.findings.extend(_duplicate_findings(result.artifacts))
+    result.findings.extend(duplicate_findings(result.artifacts))
     return result
 
 
@@ -136,7 +136,8 @@ def check_refs(
     return findings
 
 
-def _duplicate_findings(artifacts: list[Located]) -> list[Finding]:
+def duplicate_findings(artifacts: list[Located]) -> list[Finding]:
+    """Findings for a (kind, name, version) defined by more than one file."""
     first: dict[ArtifactKey, str] = {}
     findings = []
     for item in artifacts:

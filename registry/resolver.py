@@ -33,6 +33,22 @@ from registry.store.releases import all_releases, record_artifact
 from registry.store.tables import RolloutEvent, RolloutRecord
 
 SNAPSHOT_FORMAT = 1
+_BUNDLE_CACHE_SIZE = 20_000
+
+# Compiled bundles by fingerprint, shared by every snapshot in the process. Released
+# versions are immutable, so a new snapshot (say, after a rollback) reuses the bundles
+# it already has and a swap costs a JSON parse, not a re-validation of every artifact.
+_bundles: dict[str, Bundle] = {}
+
+
+def _bundle(fingerprint: str, data: dict[str, Any]) -> Bundle:
+    bundle = _bundles.get(fingerprint)
+    if bundle is None:
+        bundle = Bundle.from_dict(data)
+        if len(_bundles) >= _BUNDLE_CACHE_SIZE:
+            _bundles.clear()
+        _bundles[fingerprint] = bundle
+    return bundle
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +105,11 @@ class ResolvedBundle:
                 "fingerprint": self.fingerprint, "env": self.env,
                 "model": f"{self.provider}/{self.model}", "change_id": self.change_id}
 
+    @cached_property
+    def json(self) -> bytes:
+        """:meth:`to_dict` serialised once: a bundle is immutable, so the bytes are too."""
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
     def to_dict(self) -> dict[str, Any]:
         """The resolve endpoint's response body (DESIGN §5)."""
         content = self.bundle.to_dict()
@@ -106,6 +127,7 @@ class _Rollout:
     canary: ResolvedBundle | None
     percent: int
     stickiness: str
+    by_user_id: bool  # default stickiness: a plain key is the userId (the fast path)
 
 
 class Snapshot:
@@ -139,8 +161,7 @@ class Snapshot:
         canary = rollout.canary
         if canary is None:
             return rollout.stable
-        if context is None and key is not None and key != "" \
-                and rollout.stickiness == DEFAULT_STICKINESS:
+        if context is None and key and rollout.by_user_id:
             # Same result as in_rollout() with {"userId": key}, minus building a dict.
             hit = normalized_hash(str(key), name) <= rollout.percent
         else:
@@ -156,13 +177,14 @@ class Snapshot:
         def bundle(version: str, variant: str) -> ResolvedBundle:
             data = versions[version]
             return ResolvedBundle(self.env, name, version, variant, data["fingerprint"],
-                                  Bundle.from_dict(data["bundle"]), self.change_id)
+                                  _bundle(data["fingerprint"], data["bundle"]), self.change_id)
 
         canary = entry.get("canary")
+        stickiness = entry.get("stickiness") or DEFAULT_STICKINESS
         return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
                         canary=bundle(canary, "canary") if canary else None,
-                        percent=int(entry.get("percent") or 0),
-                        stickiness=entry.get("stickiness") or DEFAULT_STICKINESS)
+                        percent=int(entry.get("percent") or 0), stickiness=stickiness,
+                        by_user_id=stickiness == DEFAULT_STICKINESS)
 
     # -- serialisation ------------------------------------------------------------------------
 

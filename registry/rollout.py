@@ -21,7 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from registry.bucketing import DEFAULT_STICKINESS
-from registry.errors import CheckFailed, ConflictError, NotFoundError, UsageError
+from registry.errors import (
+    BackendUnavailable,
+    CheckFailed,
+    ConflictError,
+    NotFoundError,
+    UsageError,
+)
 from registry.failpoints import crash_point
 from registry.flags.base import FlagBackend, FlagState
 from registry.model import NAME_RE, ArtifactKey
@@ -269,7 +275,13 @@ class Rollouts:
         if self.on_change is not None:
             self.on_change(change)
         if self.backend is not None:
-            self.backend.publish(state.flag_state())
+            try:
+                self.backend.publish(state.flag_state())
+            except BackendUnavailable as exc:
+                raise BackendUnavailable(
+                    f"{exc.message} (the change is recorded in the registry as event "
+                    f"#{change.id}, but the {self.backend.name} flag is out of date until "
+                    "the next promote or rollback)") from exc
 
 
 def _promoted(current: RolloutState, previous: list[str], version: str, percent: int

@@ -24,7 +24,7 @@ EXAMPLE_PROMPTS = REPO_ROOT / "prompts"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fixtures for rollout, API and SDK tests (released versions, a real uvicorn server).
-pytest_plugins = ["rollout_fixtures"]
+pytest_plugins = ["tests.rollout_fixtures"]
 
 
 def require_service(available: bool, what: str) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import git
 import pytest
-from conftest import Cli, _pg_database, require_service
-from rollout_fixtures import Server, create_token, free_port, release_versions
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from registry.client import Registry
+from tests.conftest import Cli, _pg_database, require_service
+from tests.rollout_fixtures import Server, create_token, free_port, release_versions
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.005) -> bool:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Cli, commit_all
+
+from tests.conftest import Cli, commit_all
 
 PROMPTCTL = Path(sys.executable).with_name("promptctl")
 

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from rollout_fixtures import Server
 
 from registry.client import Registry
 from registry.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 

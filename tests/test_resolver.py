@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Cli
-from rollout_fixtures import unleash_client
 
 from registry.errors import NotFoundError, ValidationError
 from registry.resolver import Snapshot, build_snapshot
 from registry.rollout import Rollouts
 from registry.store import Store
+from tests.conftest import Cli
+from tests.rollout_fixtures import unleash_client
 
 KEYS = [f"user-{i}" for i in range(10_000)]
 

@@ -9,11 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 
-from registry.errors import ConflictError
+from registry.errors import AuthError, ConflictError
 from registry.rollout import Rollouts, _row, _write_row
 from registry.store import Store
+from registry.tokens import authenticate, hash_secret
+from tests.conftest import Cli
 
 
 def ok(cli: Cli, *args: str) -> dict | list:
@@ -227,3 +228,38 @@ def test_schema_downgrades_and_upgrades_cleanly(released: Cli, tmp_path: Path) -
     assert store.current_revision() == "0002_rollout"
     assert set(Rollouts(store).environments()) == {"development", "staging", "production"}
     store.dispose()
+
+
+def test_the_unleash_backend_needs_its_settings_and_changes_nothing_without(
+        released: Cli) -> None:
+    ok(released, "promote", "support", "1.0.0", "--env", "production")
+    result = released("promote", "support", "1.1.0", "--env", "production", "-p", "10",
+                      env={"PROMPTCTL_FLAGS": "unleash", "PROMPTCTL_UNLEASH_URL": "",
+                           "PROMPTCTL_UNLEASH_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "unleash" in result.output.lower()
+    assert status_of(released, "production")["support"]["canary"] is None
+
+
+def test_tokens_are_shown_once_and_stored_hashed(released: Cli) -> None:
+    created = ok(released, "token", "create", "--role", "reader", "--env", "staging",
+                 "--name", "web")
+    secret = created["token"]
+    assert secret.startswith("pct_") and created["role"] == "reader"
+    listed = ok(released, "token", "list")
+    assert [t["name"] for t in listed] == ["web"]
+    assert secret not in json.dumps(listed)
+    store = Store.open(released.db)
+    with store.session() as session:
+        stored = session.connection().exec_driver_sql(
+            "SELECT token_hash FROM api_tokens").scalar_one()
+    assert stored == hash_secret(secret) != secret
+    assert authenticate(store, secret).env == "staging"
+    ok(released, "token", "revoke", str(created["id"]))
+    with pytest.raises(AuthError):
+        authenticate(store, secret)
+    store.dispose()
+    assert released("token", "create", "--role", "reader").exit_code == 2  # needs --env
+    assert released("token", "create", "--role", "reader", "--env", "moon").exit_code == 3
+    assert released("token", "create", "--role", "root").exit_code == 2
+    assert released("token", "revoke", "999").exit_code == 3

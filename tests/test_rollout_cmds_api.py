@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from rollout_fixtures import Server, free_port
+
+from tests.rollout_fixtures import Server, free_port
 
 pytestmark = pytest.mark.slow
 

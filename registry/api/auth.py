@@ -24,6 +24,13 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal if it was looked up in the last ``ttl`` seconds (no I/O)."""
+        if not authorization:
+            return None
+        hit = self._cache.get(hash_secret(_bearer(authorization)))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def __call__(self, authorization: str | None) -> Principal:
         secret = _bearer(authorization)
         key = hash_secret(secret)

@@ -24,13 +24,19 @@ NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
 
 
-def api(request: Request) -> ApiState:
+async def api(request: Request) -> ApiState:
+    """Async so FastAPI does not hop to a worker thread just to read app state."""
     return request.app.state.api  # type: ignore[no-any-return]
 
 
-def principal(request: Request,
-              authorization: Annotated[str | None, Header()] = None) -> Principal:
-    return api(request).authenticate(authorization)
+async def principal(request: Request,
+                    authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller; answered from memory when the token was seen in the last seconds."""
+    authenticate = (await api(request)).authenticate
+    cached = authenticate.cached(authorization)
+    if cached is not None:
+        return cached
+    return await asyncio.to_thread(authenticate, authorization)
 
 
 State = Annotated[ApiState, Depends(api)]
@@ -85,17 +91,22 @@ def _snapshot(state: ApiState, env: str) -> CachedSnapshot:
 
 
 @router.get("/v1/envs/{env}/prompts/{name}/resolve", tags=["lookup"])
-def resolve(state: State, caller: Caller, env: EnvPath, name: NamePath,
-            key: Annotated[str | None, Query(max_length=256, description="The userId.")] = None,
-            session_id: Annotated[str | None, Query(alias="sessionId", max_length=256)] = None,
-            ) -> dict[str, Any]:
+async def resolve(state: State, caller: Caller, env: EnvPath, name: NamePath,
+                  key: Annotated[str | None, Query(max_length=256,
+                                                   description="The userId.")] = None,
+                  session_id: Annotated[str | None,
+                                        Query(alias="sessionId", max_length=256)] = None,
+                  ) -> Response:
     """The bundle a key gets: name, version, variant, fingerprint, templates, model, tools,
-    index, output_schema."""
+    index, output_schema. Served from memory; the database is read only after a change."""
     caller.require("reader", env)
+    cached = state.snapshots.fresh(env, state.feed.current(env))
+    if cached is None:
+        cached = await asyncio.to_thread(_snapshot, state, env)
     context = {"sessionId": session_id} if session_id else None
-    resolved = _snapshot(state, env).compiled.resolve(name, key, context)
+    resolved = cached.compiled.resolve(name, key, context)
     state.metrics.resolves.labels(env, name, resolved.version, resolved.variant).inc()
-    return resolved.to_dict()
+    return Response(resolved.json, media_type="application/json")
 
 
 @router.get("/v1/envs/{env}/snapshot", tags=["lookup"])

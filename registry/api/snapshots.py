@@ -41,6 +41,11 @@ class SnapshotCache:
     def has(self, env: str) -> bool:
         return env in self._entries
 
+    def fresh(self, env: str, at_least: int) -> CachedSnapshot | None:
+        """The cached snapshot if it is current (no I/O), else None."""
+        entry = self._entries.get(env)
+        return entry if entry is not None and entry.change_id >= at_least else None
+
     def get(self, env: str, at_least: int) -> CachedSnapshot:
         entry = self._entries.get(env)
         if entry is not None and entry.change_id >= at_least:

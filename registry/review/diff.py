@@ -23,7 +23,7 @@ from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
 from registry.errors import NotFoundError, PromptctlError
 from registry.findings import Finding
-from registry.loader import LoadResult, Located, _duplicate_findings, check_refs
+from registry.loader import LoadResult, Located, check_refs, duplicate_findings
 from registry.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Ref, Tool
 from registry.review.git_source import Revision, Snapshot, list_revision, released_tags
 from registry.review.lint_rules import GrowthPolicy, lint_artifact
@@ -414,7 +414,7 @@ def _attach_tree_findings(report: Report, sides: _Sides, tags: dict[str, str | N
 
     def tree_findings(side: str, loaded: LoadResult) -> list[Finding]:
         everything = sides.everything(side)
-        return loaded.findings + _duplicate_findings(everything) + check_refs(everything, released)
+        return loaded.findings + duplicate_findings(everything) + check_refs(everything, released)
 
     def keyed(findings: list[Finding]) -> set[tuple[str, str, str]]:
         return {(f.code, f.path, f.message) for f in findings}

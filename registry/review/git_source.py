@@ -26,7 +26,7 @@ from registry.gitrepo import HASH_TRAILER
 from registry.loader import (
     LoadResult,
     Located,
-    _duplicate_findings,
+    duplicate_findings,
     kind_of_path,
     parse_document,
     registry_files,
@@ -261,7 +261,7 @@ def load_revision(root: Path, revision: Revision, registry_dir: str) -> LoadResu
     """Load and validate every artifact file of ``revision`` (what ``lint`` would see)."""
     snapshot = list_revision(root, revision, registry_dir)
     result = snapshot.parse(list(snapshot.files))
-    result.findings.extend(_duplicate_findings(result.artifacts))
+    result.findings.extend(duplicate_findings(result.artifacts))
     return result
 
 

@@ -6,7 +6,8 @@ import time
 
 import httpx
 import pytest
-from rollout_fixtures import Server, create_token
+
+from tests.rollout_fixtures import Server, create_token
 
 pytestmark = pytest.mark.slow
 

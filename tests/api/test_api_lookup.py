@@ -9,9 +9,9 @@ import threading
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from rollout_fixtures import Server
 
 from registry.resolver import Snapshot
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 

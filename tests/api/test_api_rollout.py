@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rollout_fixtures import Server
+
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 

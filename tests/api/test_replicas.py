@@ -8,12 +8,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from proof_fixtures import pg_deployed, pg_url, replicas, sdk, wait_until
-from rollout_fixtures import Server
 
 from registry.api.pg_feed import libpq_conninfo
 from registry.client import Registry
 from registry.store.changes import CHANNEL
+from tests.proof_fixtures import pg_deployed, pg_url, replicas, sdk, wait_until
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 __all__ = ["pg_deployed", "pg_url", "replicas"]  # fixtures used by name

@@ -17,15 +17,22 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
-from conftest import EXAMPLE_PROMPTS, Cli, _pg_database, commit_all, make_repo, require_service
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rollout_fixtures import Server, create_token, free_port, release_versions
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from registry.api.routes import router
+from tests.conftest import (
+    EXAMPLE_PROMPTS,
+    Cli,
+    _pg_database,
+    commit_all,
+    make_repo,
+    require_service,
+)
+from tests.rollout_fixtures import Server, create_token, free_port, release_versions
 
 pytestmark = pytest.mark.slow
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Cli
-from proof_fixtures import database_offline, pg_deployed, pg_url, sdk
-from rollout_fixtures import Server, create_token, free_port
 
 from registry.api.auth import CACHE_SECONDS
 from registry.failpoints import CRASH_EXIT_CODE
+from tests.conftest import Cli
+from tests.proof_fixtures import database_offline, pg_deployed, pg_url, sdk
+from tests.rollout_fixtures import Server, create_token, free_port
 
 pytestmark = pytest.mark.slow
 __all__ = ["pg_deployed", "pg_url"]  # fixtures used by name

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from proof_fixtures import sdk, wait_until
-from rollout_fixtures import Server
+
+from tests.proof_fixtures import sdk, wait_until
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 

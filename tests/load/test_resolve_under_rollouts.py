@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from rollout_fixtures import Server
 
 from registry.bucketing import in_rollout
+from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
 
