@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 STREAM_READ_TIMEOUT = 45.0  # the server sends a keepalive every 10 s
 MAX_BACKOFF = 5.0
+# Delays (s) between snapshot requests while a replica lags behind the event that announced a
+# change (replicas hear of a change within milliseconds of each other, not at the same instant).
+LAGGING_REPLICA_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 class Registry:
@@ -163,17 +166,32 @@ class Registry:
         self._save(snapshot)
         return snapshot
 
-    def _refresh(self) -> None:
-        """Fetch if changed and swap atomically; failures keep the current snapshot."""
-        try:
-            snapshot = self._download(self._snapshot.etag)
-        except PromptctlError as exc:
-            log.debug("snapshot refresh failed: %s", exc.message)
-            return
-        if snapshot is not None:
-            with self._swapped:
-                self._snapshot = snapshot
-                self._swapped.notify_all()
+    def _refresh(self, at_least: int = 0) -> None:
+        """Fetch if changed and swap atomically; failures keep the current snapshot.
+
+        ``at_least`` is a change id an event announced. Behind a load balancer the snapshot
+        request may reach another replica than the stream, one that hears of the change a
+        moment later: until a snapshot has that change, retry briefly, and never swap in an
+        older snapshot than the one held.
+        """
+        for delay in (0.0, *LAGGING_REPLICA_RETRIES):
+            if delay and self._stop.wait(delay):
+                return
+            try:
+                snapshot = self._download(self._snapshot.etag)
+            except PromptctlError as exc:
+                log.debug("snapshot refresh failed: %s", exc.message)
+                if not at_least:
+                    return
+                continue
+            if snapshot is not None and (
+                    not at_least or snapshot.change_id >= self._snapshot.change_id):
+                with self._swapped:
+                    self._snapshot = snapshot
+                    self._swapped.notify_all()
+            if self._snapshot.change_id >= at_least:
+                return
+        log.debug("change %d is not served yet; waiting for the next event", at_least)
 
     def _save(self, snapshot: Snapshot) -> None:
         if self.fallback_path is None:
@@ -217,8 +235,9 @@ class Registry:
                 for event, data in _events(resp.iter_lines()):
                     if self._stop.is_set():
                         break
-                    if event == "change" and _change_id(data) > self._snapshot.change_id:
-                        self._refresh()
+                    announced = _change_id(data) if event == "change" else 0
+                    if announced > self._snapshot.change_id:
+                        self._refresh(announced)
             finally:
                 self._response = None
         return True

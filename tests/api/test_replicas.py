@@ -4,16 +4,22 @@ by the CLI against the database, reaches SDKs connected to every replica within 
 from __future__ import annotations
 
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from registry.api.pg_feed import libpq_conninfo
 from registry.client import Registry
 from registry.store.changes import CHANNEL
+from tests.conftest import Cli
 from tests.proof_fixtures import pg_deployed, pg_url, replicas, sdk, wait_until
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Server, free_port
+from tests.split_proxy import SplitProxy
 
 pytestmark = pytest.mark.slow
 __all__ = ["pg_deployed", "pg_url", "replicas"]  # fixtures used by name
@@ -87,3 +93,49 @@ def test_when_the_listening_connection_dies_polling_still_delivers_changes(
                 "AND query = %s", (f"LISTEN {CHANNEL}",)).fetchone()[0] == 2, 10, 0.1)
         latency = seconds_until_seen(reg, "1.2.0", lambda: promote(a, "1.2.0"))
         assert latency < PROPAGATION_BOUND_S
+
+
+def test_an_sdk_still_sees_each_change_when_its_snapshots_come_from_a_lagging_replica(
+        pg_deployed, pg_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A round-robin load balancer may send the event stream to replica A and the snapshot
+    request to replica B, which hears of the change later. Here B lags deterministically: its
+    database role may no longer log in and its listening connection is killed, so it polls
+    (every 0.2 s) while A is notified at once. The SDK must not stop at B's older snapshot."""
+    cli, tokens = pg_deployed
+    role = f"lagging_{uuid.uuid4().hex[:8]}"
+    conninfo = libpq_conninfo(pg_url)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"')
+        admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+    lagging_db = make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+    a = Server(cli, free_port(), tokens=tokens)
+    b = Server(Cli(cli.root, lagging_db), free_port(), tokens=tokens)
+    proxy = SplitProxy(stream_upstream=a.url, other_upstream=b.url)
+    try:
+        a.start()
+        b.start()
+        proxy.start()
+        with ThreadPoolExecutor(8) as pool:  # fill B's connection pool while it may log in
+            list(pool.map(lambda _: httpx.get(f"{b.url}/healthz", timeout=10), range(8)))
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f'ALTER ROLE "{role}" NOLOGIN')
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE usename = %s AND query = %s", (role, f"LISTEN {CHANNEL}")).fetchone()
+        assert killed is not None and killed[0] == 1
+
+        with Registry(proxy.url, "production", tokens["reader"],
+                      fallback_path=tmp_path / "sdk.json") as reg:
+            for version in ("1.1.0", "1.2.0", "1.1.0"):
+                latency = seconds_until_seen(reg, version, lambda v=version: promote(a, v))
+                assert latency < 2 * PROPAGATION_BOUND_S
+        assert any(r.startswith(b.url) and r.endswith("/snapshot") for r in proxy.requests)
+        assert all(r.startswith(a.url) for r in proxy.requests if r.endswith("/events"))
+    finally:
+        proxy.stop()
+        b.stop()
+        a.stop()
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
