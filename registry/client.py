@@ -134,6 +134,7 @@ class Registry:
         try:
             snapshot = self._download(None)
             assert snapshot is not None
+            self._save(snapshot)
             return snapshot
         except BackendUnavailable as exc:
             if self.fallback_path is not None and self.fallback_path.is_file():
@@ -162,9 +163,7 @@ class Registry:
             return None
         if response.status_code != 200:
             raise error_from_response(response)
-        snapshot = Snapshot.from_json(response.content)
-        self._save(snapshot)
-        return snapshot
+        return Snapshot.from_json(response.content)
 
     def _refresh(self, at_least: int = 0) -> None:
         """Fetch if changed and swap atomically; failures keep the current snapshot.
@@ -189,6 +188,7 @@ class Registry:
                 with self._swapped:
                     self._snapshot = snapshot
                     self._swapped.notify_all()
+                self._save(snapshot)
             if self._snapshot.change_id >= at_least:
                 return
         log.debug("change %d is not served yet; waiting for the next event", at_least)

@@ -147,7 +147,6 @@ def run_load(server: Server) -> tuple[Timeline, list[Observation], list[str]]:
     return timeline, seen, errors
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_resolves_under_load_while_rollouts_change_are_all_legitimate(server: Server) -> None:
     timeline, seen, errors = run_load(server)
     changes = len(timeline.states) - 1
