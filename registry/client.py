@@ -30,7 +30,7 @@ from types import TracebackType
 import httpx
 
 from registry.errors import BackendUnavailable, PromptctlError
-from registry.remote import error_from_response
+from registry.http_errors import error_from_response
 from registry.resolver import ResolvedBundle, Snapshot
 
 __all__ = ["Registry", "ResolvedBundle"]

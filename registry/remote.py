@@ -13,37 +13,11 @@ from typing import Any
 
 import httpx
 
-from registry import errors
-from registry.errors import (
-    AuthError,
-    BackendUnavailable,
-    NotFoundError,
-    PermissionDenied,
-    PromptctlError,
-    UsageError,
-)
+from registry.errors import BackendUnavailable, UsageError
+from registry.http_errors import error_from_response
 from registry.rollout import Change, RolloutState
 
-_BY_STATUS: dict[int, type[PromptctlError]] = {401: AuthError, 403: PermissionDenied,
-                                                404: NotFoundError, 409: errors.ConflictError}
-
-
-def error_from_response(response: httpx.Response) -> PromptctlError:
-    """Rebuild the server's error as the exception class it names (else by status)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        body = {"detail": response.text[:200] or response.reason_phrase}
-    named = getattr(errors, str(body.get("error", "")), None)
-    if isinstance(named, type) and issubclass(named, PromptctlError):
-        cls: type[PromptctlError] = named
-    else:
-        cls = _BY_STATUS.get(response.status_code) or (
-            BackendUnavailable if response.status_code >= 500 else UsageError)
-    return cls(str(body.get("detail") or body.get("error") or response.status_code))
-
+__all__ = ["RemoteRollouts", "error_from_response"]
 
 class RemoteRollouts:
     def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:

@@ -18,19 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import func
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING, Any
 
 from registry.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
 from registry.bundle import Bundle, resolve_bundle
 from registry.catalog import Catalog, Entry
 from registry.errors import NotFoundError, ValidationError
 from registry.model import Prompt
-from registry.store import Store
-from registry.store.releases import all_releases, record_artifact
-from registry.store.tables import RolloutEvent, RolloutRecord
+
+if TYPE_CHECKING:  # the database layer is imported only where snapshots are built, so
+    from sqlmodel import Session  # the SDK (which only evaluates them) stays light
+
+    from registry.store import Store
 
 SNAPSHOT_FORMAT = 1
 _BUNDLE_CACHE_SIZE = 20_000
@@ -231,12 +230,22 @@ def snapshot_etag(env: str, change_id: int) -> str:
 
 def change_id(session: Session, env: str) -> int:
     """The id of ``env``'s latest audit event (0 before the first change)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from registry.store.tables import RolloutEvent
+
     stmt = select(func.max(RolloutEvent.id)).where(RolloutEvent.env == env)
     return int(session.exec(stmt).one() or 0)
 
 
 def build_snapshot(store: Store, env: str) -> dict[str, Any]:
     """The snapshot document of ``env`` as stored now."""
+    from sqlmodel import select
+
+    from registry.store.releases import all_releases, record_artifact
+    from registry.store.tables import RolloutRecord
+
     with store.session() as session:
         current = change_id(session, env)  # read first: a later change only bumps the ETag
         rows = list(session.exec(select(RolloutRecord).where(RolloutRecord.env == env)))
