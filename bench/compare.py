@@ -399,6 +399,11 @@ def main() -> None:
         uri, ttl, seconds = args.mlflow_reader
         mlflow_reader(uri, ttl, float(seconds))
         return
+    if "mlflow" not in args.skip:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError:
+            sys.exit("MLflow is not installed: pip install -e '.[compare]' (or --skip mlflow)")
     keys = [f"user-{i}" for i in range(args.resolves)]
     results = [run_promptctl(args, keys)]
     if "mlflow" not in args.skip:
