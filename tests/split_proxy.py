@@ -38,6 +38,7 @@ class SplitProxy:
 
     def stop(self) -> None:
         self._server.should_exit = True
+        self._server.force_exit = True  # do not wait for streams still open upstream
         self._thread.join(10)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
