@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end demo on a throwaway copy of this repo's prompts/: release, inspect, render.
+# End-to-end demo on a throwaway copy of this repo's prompts/:
+# lint, release, inspect, render, immutability, then a 10% canary served by the lookup API,
+# looked up from the Python SDK, and rolled back with one command.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
 cd "$work"
 git init -q && git config user.name "Demo" && git config user.email "demo@example.com"
 cp -r "$here/prompts" . && git add -A && git commit -qm "prompts v1"
@@ -14,8 +18,63 @@ step promptctl release
 step promptctl list
 step promptctl show support
 step promptctl render support --var customer=Ann --var question="Where is my parcel?" --var order_id=A-1042
-step git tag -l
+
 printf '\nA released version is immutable; editing it without a version bump is refused:\n'
 sed -i 's/Answer only from/Answer strictly from/' prompts/support.prompt.yaml
 git commit -qam "tweak support prompt without a bump"
 step promptctl release || echo "(exit code $?)"
+
+printf '\nSo bump it (a template change is a minor bump) and release 1.1.0:\n'
+sed -i 's/^version: 1.0.0/version: 1.1.0/' prompts/support.prompt.yaml
+git commit -qam "support 1.1.0: answer strictly from the knowledge base"
+step promptctl release
+step promptctl promote support 1.0.0 --env production --reason "baseline"
+step promptctl promote support 1.1.0 --env production --percent 10 --reason "canary: stricter grounding"
+step promptctl status --env production
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+token="$(promptctl token create --role reader --env production --name demo --json \
+         | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
+printf '\n\033[1m$ promptctl serve --port %s &\033[0m\n' "$port"
+promptctl serve --port "$port" > serve.log 2>&1 &
+server=$!
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):  # up to 20 s for the server to answer /healthz
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the lookup API did not start: see serve.log")
+PY
+
+cat > lookup.py <<'PY'
+import sys, time
+from collections import Counter
+from registry.client import Registry
+
+url, token = sys.argv[1], sys.argv[2]
+with Registry(url, "production", token, fallback_path="snapshot.json") as reg:
+    split = Counter(reg.get("support", key=f"user-{i}").version for i in range(10_000))
+    print("10,000 users:", dict(sorted(split.items())))
+    canary_user = next(f"user-{i}" for i in range(10_000)
+                       if reg.get("support", key=f"user-{i}").variant == "canary")
+    bundle = reg.get("support", key=canary_user)
+    print(canary_user, "gets", bundle.version, bundle.variant, "fingerprint", bundle.fingerprint[:16])
+    print("log with each LLM call:", bundle.trace())
+    print("waiting for the rollback ...")
+    deadline = time.monotonic() + 30
+    while reg.get("support", key=canary_user).variant == "canary" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    split = Counter(reg.get("support", key=f"user-{i}").version for i in range(10_000))
+    print("the SDK saw the rollback; 10,000 users now:", dict(sorted(split.items())))
+PY
+printf '\n\033[1m$ python lookup.py  # the SDK, connected to the server\033[0m\n'
+python lookup.py "http://127.0.0.1:$port" "$token" < /dev/null &
+reader=$!
+sleep 2
+step promptctl rollback support --env production --reason "grounding too strict"
+wait "$reader"
+step promptctl history support --env production

@@ -16,11 +16,8 @@ from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
 from registry.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from registry.findings import Finding, has_errors
-from registry.gitrepo import GitRepo
 from registry.loader import check_refs, load_directory
 from registry.model import KINDS, Prompt
-from registry.release import release as run_release
-from registry.release import release_summary
 from registry.review.lint_rules import content_findings
 from registry.scaffold import init_repo, write_new
 from registry.store.releases import releases_of
@@ -36,13 +33,13 @@ def register(app: typer.Typer) -> None:
 
 def init(ctx: typer.Context) -> None:
     """Create prompts/ with one example of each kind, promptctl.toml and a .gitignore entry."""
+    import git
+
     with handled():
         root = (ctx.obj.repo or Path.cwd()).resolve()
         try:
-            GitRepo.discover(root)
-        except Exception:
-            import git
-
+            git.Repo(root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             git.Repo.init(root)
             console.print(f"initialised a git repository in {root}")
         created = init_repo(root)
@@ -101,6 +98,9 @@ def release(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record and tag every new (kind, name, version) in the working tree at HEAD."""
+    from registry.release import release as run_release
+    from registry.release import release_summary
+
     with handled(as_json):
         report = run_release(workspace(ctx), dry_run=dry_run)
 

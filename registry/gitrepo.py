@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-
-import git
-from gitdb import IStream
-from gitdb.db import LooseObjectDB
+from typing import TYPE_CHECKING
 
 from registry.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:  # GitPython is imported on first use: commands that never touch git start faster
+    import git
 
 HASH_TRAILER = "Content-Hash:"
 
@@ -52,6 +52,8 @@ class GitRepo:
 
     @classmethod
     def discover(cls, path: Path) -> GitRepo:
+        import git
+
         try:
             return cls(git.Repo(path, search_parent_directories=True))
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -107,6 +109,9 @@ class GitRepo:
         if not new_tags:
             return
         stamp = f"{int(time.time())} {time.strftime('%z')}"
+        from gitdb import IStream
+        from gitdb.db import LooseObjectDB
+
         objects = LooseObjectDB(str(Path(self.repo.git_dir) / "objects"))  # no process per tag
         lines = ["start"]
         for tag in new_tags:
@@ -126,6 +131,8 @@ class GitRepo:
             raise ConflictError(f"could not create release tags: {detail}")
 
     def _git(self, *args: str) -> str:
+        import git
+
         try:
             return self.repo.git.execute(["git", *args], strip_newline_in_stdout=False)
         except git.GitCommandError as exc:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.catalog import Catalog, Entry
 from registry.config import Settings, load_settings
-from registry.gitrepo import GitRepo
 from registry.loader import LoadResult, check_refs, load_directory
 from registry.model import ArtifactKey
 from registry.store import Store
 from registry.store.releases import all_releases, record_artifact
+
+if TYPE_CHECKING:
+    from registry.gitrepo import GitRepo
 
 
 class Workspace:
@@ -28,6 +31,8 @@ class Workspace:
 
     @cached_property
     def git(self) -> GitRepo:
+        from registry.gitrepo import GitRepo  # GitPython loads only for commands that use git
+
         return GitRepo.discover(self.root)
 
     @cached_property

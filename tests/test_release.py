@@ -24,7 +24,7 @@ def test_release_records_every_artifact_and_creates_annotated_tags(cli: Cli, exa
     report = json.loads(result.stdout)
     assert len(report["released"]) == 6
     assert tags(example_repo) == {
-        "prompt/support/v1.0.0", "prompt/summarize-ticket/v1.0.0", "model/support-chat/v1.0.0",
+        "prompt/support/v1.0.0", "prompt/summarize-ticket/v1.1.0", "model/support-chat/v1.0.0",
         "tool/search-kb/v1.0.0", "tool/create-ticket/v1.0.0", "index/kb-docs/v1.0.0"}
     tag = example_repo.tags["prompt/support/v1.0.0"]
     assert tag.tag is not None, "tags must be annotated"

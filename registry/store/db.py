@@ -15,17 +15,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from registry.errors import BackendUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -37,10 +37,17 @@ def _migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic (and Mako) load only when migrating
+
     config = Config()
     config.set_main_option("script_location", str(_migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def head_revision_from_files() -> str | None:
+    stems = [p.stem for p in (_migrations_dir() / "versions").glob("[0-9]*.py")]
+    return max(stems) if stems else None
 
 
 def create_db_engine(url: str) -> Engine:
@@ -124,11 +131,21 @@ class Store:
     # -- migrations ---------------------------------------------------------------------------
 
     def current_revision(self) -> str | None:
+        """The revision recorded in ``alembic_version`` (read with plain SQL: no Alembic import)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+        """The newest revision, from the file names in ``migrations/versions``.
+
+        Revisions are named after their files (``0002_rollout.py`` holds revision
+        ``0002_rollout``) and numbered in order, so the head is the greatest stem;
+        a test checks this against Alembic's own script directory. Reading file
+        names keeps every command's start-up free of Alembic and Mako.
+        """
+        return head_revision_from_files()
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision``; a no-op when it is already there."""
@@ -136,15 +153,19 @@ class Store:
             if revision == "head" and self.current_revision() == self.head_revision():
                 return
             with self._migration_lock():
-                self._run(command.upgrade, revision)
+                self._run("upgrade", revision)
         except SQLAlchemyError as exc:
             raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
 
     def downgrade(self, revision: str) -> None:
         with self._migration_lock():
-            self._run(command.downgrade, revision)
+            self._run("downgrade", revision)
 
-    def _run(self, fn, revision: str) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, action: str, revision: str) -> None:
+        """Run Alembic's ``upgrade`` or ``downgrade`` on this store's own connection."""
+        from alembic import command
+
+        fn = getattr(command, action)
         config = alembic_config(self.url)
         with self.engine.connect() as conn:
             config.attributes["connection"] = conn

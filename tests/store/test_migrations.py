@@ -111,3 +111,12 @@ def test_two_processes_opening_a_new_database_together_both_succeed(
         assert set(SQLModel.metadata.tables) <= table_names(store)
     finally:
         store.dispose()
+
+
+def test_head_read_from_file_names_is_alembics_head() -> None:
+    """Start-up reads the head from ``migrations/versions`` file names (no Alembic import);
+    that shortcut must agree with Alembic: one head, revision ids equal to file stems."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert script.get_heads() == [Store("sqlite://").head_revision()]
+    for rev in script.walk_revisions():
+        assert Path(rev.path).stem == rev.revision
