@@ -20,7 +20,6 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from registry.bucketing import DEFAULT_STICKINESS
 from registry.errors import (
     BackendUnavailable,
     CheckFailed,
@@ -46,15 +45,9 @@ CANARY_PERCENT_RANGE = range(1, 100)
 
 
 @dataclass(frozen=True)
-class RolloutState:
-    """What readers of one (environment, prompt) are served."""
+class RolloutState(FlagState):
+    """What readers of one (environment, prompt) are served, plus the row's lock counter."""
 
-    env: str
-    prompt: str
-    stable: str | None
-    canary: str | None = None
-    percent: int = 0
-    stickiness: str = DEFAULT_STICKINESS
     version: int = 0  # optimistic-lock counter of the row (0: no row yet)
 
     def to_dict(self) -> dict[str, Any]:
