@@ -26,12 +26,16 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
 from registry.errors import BackendUnavailable, PromptctlError
 from registry.http_errors import error_from_response
 from registry.resolver import ResolvedBundle, Snapshot
+
+if TYPE_CHECKING:
+    from UnleashClient import UnleashClient
 
 __all__ = ["Registry", "ResolvedBundle"]
 
@@ -49,8 +53,10 @@ class Registry:
 
     def __init__(self, url: str, env: str, token: str | None,
                  fallback_path: str | os.PathLike[str] | None = None, *,
-                 timeout: float = 5.0, poll_interval: float = 5.0) -> None:
+                 timeout: float = 5.0, poll_interval: float = 5.0,
+                 unleash: UnleashClient | None = None) -> None:
         self.url = url.rstrip("/")
+        self._unleash = unleash
         self.env = env
         self.fallback_path = Path(fallback_path) if fallback_path else None
         self.poll_interval = poll_interval
@@ -70,6 +76,7 @@ class Registry:
         reg = cls.__new__(cls)
         snapshot = Snapshot.load(path)
         reg.url, reg.env, reg.fallback_path, reg.poll_interval = "", snapshot.env, None, 0.0
+        reg._unleash = None
         reg._stop, reg._swapped = threading.Event(), threading.Condition()
         reg._response, reg._http, reg._thread = None, None, None  # type: ignore[assignment]
         reg._stop.set()
@@ -82,7 +89,22 @@ class Registry:
             context: Mapping[str, object] | None = None) -> ResolvedBundle:
         """The bundle of prompt ``name`` for ``key`` (a userId) or an Unleash-style
         ``context`` (``userId``, ``sessionId``, ``properties``) in this environment."""
+        if self._unleash is not None:
+            return self._via_unleash(name, key, context)
         return self._snapshot.resolve(name, key, context)
+
+    def _via_unleash(self, name: str, key: object,
+                     context: Mapping[str, object] | None) -> ResolvedBundle:
+        """Let the app's ``UnleashClient`` pick the version (``PROMPTCTL_FLAGS=unleash``), and
+        serve that version's bundle from the snapshot. Should Unleash name a version the
+        snapshot does not hold yet, the snapshot's own decision (same bucketing) is used."""
+        from registry.flags.unleash_reader import resolve_version
+
+        ctx = dict(context or {})
+        if key is not None:
+            ctx["userId"] = key
+        version, _ = resolve_version(self._unleash, self.env, name, ctx)
+        return self._snapshot.bundle_of(name, version) or self._snapshot.resolve(name, key, context)
 
     # -- introspection ------------------------------------------------------------------------
 

@@ -170,6 +170,16 @@ class Snapshot:
             hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
         return canary if hit else rollout.stable
 
+    def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
+        """The bundle of ``name@version`` if it is live (stable or canary) in this snapshot."""
+        rollout = self._rollouts.get(name)
+        if rollout is None:
+            return None
+        for live in (rollout.stable, rollout.canary):
+            if live is not None and live.version == version:
+                return live
+        return None
+
     def _compile(self, name: str, entry: Mapping[str, Any]) -> _Rollout:
         versions = entry["versions"]
 

@@ -90,3 +90,36 @@ def test_an_unreachable_unleash_fails_the_promote_with_one_clear_line(
     assert result.exit_code != 0
     assert "unreachable" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_the_sdk_can_let_an_unleash_client_pick_the_version(
+    cli: Cli, unleash_env: dict[str, str], client: UnleashClient
+) -> None:
+    """`Registry(..., unleash=client)`: the version comes from the real Unleash server, the bundle
+    from promptctl's snapshot, and the answer is the built-in backend's, key for key."""
+    from registry.client import Registry
+    from tests.rollout_fixtures import Server, create_token, free_port
+
+    assert cli("release").exit_code == 0
+    release_support(cli, "1.1.0")
+    env = f"u{uuid.uuid4().hex[:8]}"
+    run(cli, unleash_env, "env", "add", env)
+    run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)
+    run(cli, unleash_env, "promote", "support", "1.1.0", "--env", env, "--percent", "30")
+    probe = first_key_in(30, "support")
+    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})[0] == "1.1.0")
+
+    server = Server(cli, free_port())
+    server.start()
+    try:
+        token = create_token(cli, "reader", env)
+        with Registry(server.url, env, token, unleash=client) as via_unleash, \
+                Registry(server.url, env, token) as builtin:
+            for key in KEYS[:2000]:
+                a, b = via_unleash.get("support", key=key), builtin.get("support", key=key)
+                assert (a.version, a.variant, a.fingerprint) == \
+                    (b.version, b.variant, b.fingerprint)
+            assert via_unleash.get("support", key=probe).version == "1.1.0"
+    finally:
+        server.stop()
