@@ -40,6 +40,21 @@ def run(cli: Cli, env: dict[str, str], *args: str) -> dict:
     return json.loads(result.output)
 
 
+def start_canary(cli: Cli, unleash_env: dict[str, str], client: UnleashClient) -> tuple[str, str]:
+    """Release support 1.0.0 and 1.1.0, make 1.0.0 stable and 1.1.0 a 30% canary in a new
+    environment, wait until ``client`` sees it; return the environment and a canary key."""
+    assert cli("release").exit_code == 0
+    release_support(cli, "1.1.0")
+    env = f"u{uuid.uuid4().hex[:8]}"
+    run(cli, unleash_env, "env", "add", env)
+    run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)
+    run(cli, unleash_env, "promote", "support", "1.1.0", "--env", env, "--percent", "30")
+    probe = first_key_in(30, "support")
+    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})
+               == ("1.1.0", "canary"))
+    return env, probe
+
+
 @pytest.fixture
 def unleash_env(unleash: dict[str, str]) -> dict[str, str]:
     """The variables a user sets to make the CLI publish to Unleash."""
@@ -52,16 +67,7 @@ def unleash_env(unleash: dict[str, str]) -> dict[str, str]:
 def test_promote_then_rollback_through_the_cli_reach_an_unleash_client(
     cli: Cli, unleash_env: dict[str, str], client: UnleashClient
 ) -> None:
-    assert cli("release").exit_code == 0
-    release_support(cli, "1.1.0")
-    env = f"u{uuid.uuid4().hex[:8]}"
-    run(cli, unleash_env, "env", "add", env)
-
-    run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)
-    run(cli, unleash_env, "promote", "support", "1.1.0", "--env", env, "--percent", "30")
-    probe = first_key_in(30, "support")
-    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})
-               == ("1.1.0", "canary"))
+    env, probe = start_canary(cli, unleash_env, client)
     for key in KEYS[:2000]:
         expected = ("1.1.0", "canary") if in_rollout(30, "support", {"userId": key}) \
             else ("1.0.0", "stable")
@@ -101,15 +107,7 @@ def test_the_sdk_can_let_an_unleash_client_pick_the_version(
     from registry.client import Registry
     from tests.rollout_fixtures import Server, create_token, free_port
 
-    assert cli("release").exit_code == 0
-    release_support(cli, "1.1.0")
-    env = f"u{uuid.uuid4().hex[:8]}"
-    run(cli, unleash_env, "env", "add", env)
-    run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)
-    run(cli, unleash_env, "promote", "support", "1.1.0", "--env", env, "--percent", "30")
-    probe = first_key_in(30, "support")
-    wait_until(lambda: resolve_version(client, env, "support", {"userId": probe})[0] == "1.1.0")
-
+    env, probe = start_canary(cli, unleash_env, client)
     server = Server(cli, free_port())
     server.start()
     try:
