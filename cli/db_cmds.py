@@ -6,7 +6,6 @@ import typer
 
 from cli.context import workspace
 from cli.output import console, handled
-from registry.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +31,8 @@ def register(app: typer.Typer) -> None:
     def current(ctx: typer.Context) -> None:
         """Print the schema revision of the database."""
         with handled():
+            from registry.store import Store
+
             store = Store(workspace(ctx).settings.db_url)
             current = store.current_revision()
             state = "up to date" if current == store.head_revision() else "upgrade available"

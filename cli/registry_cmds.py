@@ -20,7 +20,6 @@ from registry.loader import check_refs, load_directory
 from registry.model import KINDS, Prompt
 from registry.review.lint_rules import content_findings
 from registry.scaffold import init_repo, write_new
-from registry.store.releases import releases_of
 from registry.templating import coerce_cli_value
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
@@ -199,6 +198,8 @@ def history(
 
             rollout_history(ws, name, env, as_json)
             return
+        from registry.store.releases import releases_of
+
         entry = ws.catalog(include_tree=False).find(name, kind)
         with ws.store.session() as session:
             records = releases_of(session, entry.artifact.kind, entry.artifact.name)

@@ -7,15 +7,18 @@ same objects, so the output and exit codes are the same.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 
 from cli.context import workspace
 from cli.output import console, emit, handled, table
-from registry.rollout import Change, Rollouts, RolloutState, default_actor
-from registry.workspace import Workspace
+from registry.rollout_state import Change, RolloutState, default_actor
+
+if TYPE_CHECKING:
+    from registry.rollout import Rollouts
+    from registry.workspace import Workspace
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
 ENV_OPT = typer.Option(..., "--env", "-e", help="Environment, e.g. production.")
@@ -52,8 +55,14 @@ def rollouts_for(ws: Workspace) -> Any:
         return RemoteRollouts(ws.settings.url, ws.settings.token)
     from registry.flags.factory import make_backend
 
-    return Rollouts(ws.store, ws.settings.environments,
-                    backend=make_backend(ws.settings, ws.store))
+    return db_rollouts(ws, backend=make_backend(ws.settings, ws.store))
+
+
+def db_rollouts(ws: Workspace, **options: Any) -> Rollouts:
+    """Rollout control on the database (imported here: API-mode commands never load it)."""
+    from registry.rollout import Rollouts
+
+    return Rollouts(ws.store, ws.settings.environments, **options)
 
 
 def actor_of(ws: Workspace) -> str:
@@ -142,7 +151,7 @@ def env_add(ctx: typer.Context, name: str = typer.Argument(...), as_json: bool =
     """Add an environment (development, staging and production exist already)."""
     with handled(as_json):
         ws = workspace(ctx)
-        Rollouts(ws.store, ws.settings.environments).add_environment(name)
+        db_rollouts(ws).add_environment(name)
         emit({"env": name}, as_json, lambda: console.print(f"added environment {name}"))
 
 
@@ -150,7 +159,7 @@ def env_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     """List environments."""
     with handled(as_json):
         ws = workspace(ctx)
-        names = Rollouts(ws.store, ws.settings.environments).environments()
+        names = db_rollouts(ws).environments()
         emit(names, as_json, lambda: console.print("\n".join(names)))
 
 
@@ -167,7 +176,7 @@ def eval_record(
     """Record an eval outcome for NAME@VERSION in ENV (checked when ENV has require_eval)."""
     with handled(as_json):
         ws = workspace(ctx)
-        record = Rollouts(ws.store, ws.settings.environments).record_eval(
+        record = db_rollouts(ws).record_eval(
             env, name, version, passed=passed, suite=suite, score=score, actor=actor_of(ws))
         data = {"env": env, "prompt": name, "version": version, "suite": suite,
                 "passed": passed, "score": score, "id": record.id}
@@ -190,7 +199,7 @@ def token_create(
     with handled(as_json):
         ws = workspace(ctx)
         if env:
-            Rollouts(ws.store, ws.settings.environments).require_environment(env)
+            db_rollouts(ws).require_environment(env)
         principal, secret = create_token(ws.store, role, env, name=name,
                                          created_by=actor_of(ws))
         data = principal.to_dict() | {"token": secret}

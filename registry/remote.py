@@ -15,7 +15,7 @@ import httpx
 
 from registry.errors import BackendUnavailable, UsageError
 from registry.http_errors import error_from_response
-from registry.rollout import Change, RolloutState
+from registry.rollout_state import Change, RolloutState
 
 __all__ = ["RemoteRollouts", "error_from_response"]
 

@@ -9,11 +9,8 @@ commit is the new state handed to the flag backend (DESIGN §4).
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -28,8 +25,9 @@ from registry.errors import (
     UsageError,
 )
 from registry.failpoints import crash_point
-from registry.flags.base import FlagBackend, FlagState
+from registry.flags.base import FlagBackend
 from registry.model import NAME_RE, ArtifactKey
+from registry.rollout_state import Change, RolloutState, default_actor
 from registry.store import Store
 from registry.store.changes import notify_change
 from registry.store.releases import get_release
@@ -42,61 +40,6 @@ from registry.store.tables import (
 )
 
 CANARY_PERCENT_RANGE = range(1, 100)
-
-
-@dataclass(frozen=True)
-class RolloutState(FlagState):
-    """What readers of one (environment, prompt) are served, plus the row's lock counter."""
-
-    version: int = 0  # optimistic-lock counter of the row (0: no row yet)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def public(self) -> dict[str, Any]:
-        """The part recorded in audit events (without the lock counter)."""
-        return {"stable": self.stable, "canary": self.canary, "percent": self.percent,
-                "stickiness": self.stickiness}
-
-    def flag_state(self) -> FlagState:
-        return FlagState(env=self.env, prompt=self.prompt, stable=self.stable,
-                         canary=self.canary, percent=self.percent, stickiness=self.stickiness)
-
-    @classmethod
-    def of(cls, row: RolloutRecord) -> RolloutState:
-        return cls(env=row.env, prompt=row.prompt, stable=row.stable, canary=row.canary,
-                   percent=row.percent, stickiness=row.stickiness, version=row.version)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One audit event: who changed what, from which state to which, when and why."""
-
-    id: int
-    env: str
-    prompt: str
-    action: str
-    actor: str
-    before: dict[str, Any]
-    after: dict[str, Any]
-    reason: str | None
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"created_at": self.created_at.isoformat()}
-
-    @classmethod
-    def of(cls, row: RolloutEvent) -> Change:
-        return cls(id=row.id or 0, env=row.env, prompt=row.prompt, action=row.action,
-                   actor=row.actor, before=json.loads(row.before), after=json.loads(row.after),
-                   reason=row.reason, created_at=row.created_at)
-
-
-def default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class Rollouts:

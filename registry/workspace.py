@@ -10,11 +10,10 @@ from registry.catalog import Catalog, Entry
 from registry.config import Settings, load_settings
 from registry.loader import LoadResult, check_refs, load_directory
 from registry.model import ArtifactKey
-from registry.store import Store
-from registry.store.releases import all_releases, record_artifact
 
-if TYPE_CHECKING:
-    from registry.gitrepo import GitRepo
+if TYPE_CHECKING:  # git and the database load on first use: `--help` and API-mode commands
+    from registry.gitrepo import GitRepo  # start without GitPython or SQLAlchemy
+    from registry.store import Store
 
 
 class Workspace:
@@ -37,6 +36,8 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
+        from registry.store import Store
+
         return Store.open(self.settings.db_url)
 
     def load_tree(self) -> LoadResult:
@@ -47,11 +48,15 @@ class Workspace:
         return result
 
     def released_keys(self) -> set[ArtifactKey]:
+        from registry.store.releases import all_releases
+
         with self.store.session() as session:
             return {ArtifactKey(r.kind, r.name, r.version) for r in all_releases(session)}
 
     def catalog(self, *, include_tree: bool = True) -> Catalog:
         """Released versions plus (optionally) the valid artifacts of the working tree."""
+        from registry.store.releases import all_releases, record_artifact
+
         catalog = Catalog()
         with self.store.session() as session:
             for record in all_releases(session):

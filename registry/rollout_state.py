@@ -1,0 +1,74 @@
+"""What readers are served and what changed: the rollout state and audit events as values.
+
+Kept apart from :mod:`registry.rollout` (which needs the database) so that a client
+of the HTTP API (``registry.remote``, the CLI with ``PROMPTCTL_URL``) handles the same
+objects without loading SQLAlchemy: that keeps ``promptctl rollback`` quick to start.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from registry.flags.base import FlagState
+
+if TYPE_CHECKING:
+    from registry.store.tables import RolloutEvent, RolloutRecord
+
+
+@dataclass(frozen=True)
+class RolloutState(FlagState):
+    """What readers of one (environment, prompt) are served, plus the row's lock counter."""
+
+    version: int = 0  # optimistic-lock counter of the row (0: no row yet)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """The part recorded in audit events (without the lock counter)."""
+        return {"stable": self.stable, "canary": self.canary, "percent": self.percent,
+                "stickiness": self.stickiness}
+
+    def flag_state(self) -> FlagState:
+        return FlagState(env=self.env, prompt=self.prompt, stable=self.stable,
+                         canary=self.canary, percent=self.percent, stickiness=self.stickiness)
+
+    @classmethod
+    def of(cls, row: RolloutRecord) -> RolloutState:
+        return cls(env=row.env, prompt=row.prompt, stable=row.stable, canary=row.canary,
+                   percent=row.percent, stickiness=row.stickiness, version=row.version)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audit event: who changed what, from which state to which, when and why."""
+
+    id: int
+    env: str
+    prompt: str
+    action: str
+    actor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    reason: str | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def of(cls, row: RolloutEvent) -> Change:
+        return cls(id=row.id or 0, env=row.env, prompt=row.prompt, action=row.action,
+                   actor=row.actor, before=json.loads(row.before), after=json.loads(row.after),
+                   reason=row.reason, created_at=row.created_at)
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
