@@ -67,9 +67,11 @@ def db_rollouts(ws: Workspace, **options: Any) -> Rollouts:
 
 def actor_of(ws: Workspace) -> str:
     """Who is acting, for the audit trail: the git identity, else the OS user."""
+    from registry.gitrepo import git_identity
+
     try:
-        return ws.git.author()
-    except Exception:  # no git repository here: still record someone
+        return git_identity(ws.root) or default_actor()
+    except OSError:  # no git installed: still record someone
         return default_actor()
 
 

@@ -70,10 +70,7 @@ class GitRepo:
 
     def author(self) -> str:
         """``Name <email>`` of the person releasing, from git config."""
-        reader = self.repo.config_reader()
-        name = reader.get_value("user", "name", default="") or os.environ.get("USER", "unknown")
-        email = reader.get_value("user", "email", default="")
-        return f"{name} <{email}>" if email else str(name)
+        return git_identity(self.root) or os.environ.get("USER", "unknown")
 
     def dirty_paths(self, under: str) -> set[str]:
         """Repo-relative paths below ``under`` that differ from HEAD or are untracked."""
@@ -137,6 +134,21 @@ class GitRepo:
             return self.repo.git.execute(["git", *args], strip_newline_in_stdout=False)
         except git.GitCommandError as exc:
             raise BackendUnavailable(f"git {args[0]} failed: {_stderr(exc)}") from None
+
+
+def git_identity(folder: Path) -> str | None:
+    """``Name <email>`` from git config as seen from ``folder`` (None when no name is set).
+
+    One ``git config`` process instead of GitPython: the audit trail of every
+    ``promote``/``rollback`` needs it, and those commands should start fast.
+    """
+    proc = subprocess.run(["git", "config", "--get-regexp", r"^user\.(name|email)$"],
+                          cwd=folder, capture_output=True, text=True, check=False)
+    values = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    name, email = values.get("user.name"), values.get("user.email")
+    if not name:
+        return None
+    return f"{name} <{email}>" if email else name
 
 
 def _identity(author: str) -> str:
