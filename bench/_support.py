@@ -11,10 +11,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from registry.errors import BackendUnavailable
+from registry.remote import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTCTL = str(Path(sys.executable).with_name("promptctl"))
@@ -81,15 +81,11 @@ class Server:
         self.process = subprocess.Popen(
             [PROMPTCTL, "--repo", str(ws.dir), "--db", ws.db, "serve", "--port",
              str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start")
+        try:
+            wait_until_healthy(self.url, 30, self.process)
+        except BackendUnavailable:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         self.process.terminate()

@@ -8,6 +8,8 @@ server's ``{error, detail}`` comes back as the matching exception class.
 
 from __future__ import annotations
 
+import subprocess
+import time
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from registry.errors import BackendUnavailable, UsageError
 from registry.http_errors import error_from_response
 from registry.rollout_state import Change, RolloutState
 
-__all__ = ["RemoteRollouts", "error_from_response"]
+__all__ = ["RemoteRollouts", "error_from_response", "wait_until_healthy"]
 
 class RemoteRollouts:
     def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:
@@ -59,3 +61,23 @@ class RemoteRollouts:
 
 def _change(data: dict[str, Any]) -> Change:
     return Change(**(data | {"created_at": datetime.fromisoformat(data["created_at"])}))
+
+
+def wait_until_healthy(url: str, timeout: float = 30.0,
+                       process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until ``GET {url}/healthz`` answers 200, for scripts that start a server.
+
+    When the server's ``process`` is given, its early exit is reported at once
+    (with its stderr) instead of after the whole timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            err = process.stderr.read().decode() if process.stderr else ""
+            raise BackendUnavailable(f"server exited with {process.returncode}: {err}")
+        try:
+            if httpx.get(f"{url.rstrip('/')}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise BackendUnavailable(f"{url} did not become healthy within {timeout:g} s")

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from registry.errors import BackendUnavailable
+from registry.remote import wait_until_healthy
 from tests.conftest import Cli, commit_all
 
 PROMPTCTL = Path(sys.executable).with_name("promptctl")
@@ -93,18 +94,11 @@ class Server:
              "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"server exited with {self.process.returncode}: {err}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not become healthy in time")
+        try:
+            wait_until_healthy(self.url, timeout, self.process)
+        except BackendUnavailable:
+            self.stop()
+            raise
 
     def kill(self) -> None:
         """Kill the server without letting it clean up (a crash)."""

@@ -21,6 +21,7 @@ router = APIRouter()
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EnvPath = Annotated[str, Path(pattern=NAME, description="Environment name")]
 NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: a 422 here, not a 500 in the store
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
 
 
@@ -48,22 +49,22 @@ class _Body(BaseModel):
 
 
 class PromoteBody(_Body):
-    version: StrictStr = Field(max_length=128, description="A released version.")
+    version: StrictStr = Field(max_length=128, pattern=NO_NUL, description="A released version.")
     percent: StrictInt = Field(100, description="1-99 sets a canary; 100 makes it stable.")
-    reason: StrictStr | None = Field(None, max_length=2000)
-    actor: StrictStr | None = Field(None, max_length=256,
+    reason: StrictStr | None = Field(None, max_length=2000, pattern=NO_NUL)
+    actor: StrictStr | None = Field(None, max_length=256, pattern=NO_NUL,
                                     description="Who asked (recorded beside the token).")
 
 
 class RollbackBody(_Body):
-    reason: StrictStr | None = Field(None, max_length=2000)
-    actor: StrictStr | None = Field(None, max_length=256)
+    reason: StrictStr | None = Field(None, max_length=2000, pattern=NO_NUL)
+    actor: StrictStr | None = Field(None, max_length=256, pattern=NO_NUL)
 
 
 class TokenBody(_Body):
     role: StrictStr = Field(description=" | ".join(ROLES))
-    env: StrictStr | None = Field(None, max_length=64)
-    name: StrictStr | None = Field(None, max_length=128)
+    env: StrictStr | None = Field(None, pattern=NAME)
+    name: StrictStr | None = Field(None, max_length=128, pattern=NO_NUL)
 
 
 # -- service ------------------------------------------------------------------------------------

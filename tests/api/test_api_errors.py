@@ -44,6 +44,14 @@ MALFORMED = [  # method, path, body, expected status, expected error
     ("GET", "/v1/envs/production/prompts/support/history/extra", None, 404, "NotFoundError"),
     ("DELETE", f"{BASE}/promote", None, 405, "MethodNotAllowed"),
     ("POST", f"{BASE}/promote", "x" * 200_000, 413, "PayloadTooLarge"),
+    # PostgreSQL text cannot hold NUL: refused up front on every backend, never a 500
+    ("POST", f"{BASE}/promote", {"version": "1.1.0\x00"}, 422, "ValidationError"),
+    ("POST", f"{BASE}/promote", {"version": "1.1.0", "reason": "a\x00b"}, 422,
+     "ValidationError"),
+    ("POST", f"{BASE}/rollback", {"actor": "\x00"}, 422, "ValidationError"),
+    ("POST", "/v1/tokens", {"role": "deployer", "name": "ci\x00"}, 422, "ValidationError"),
+    ("POST", "/v1/tokens", {"role": "reader", "env": "prod\x00"}, 422, "ValidationError"),
+    ("POST", "/v1/tokens", {"role": "reader", "env": "Bad Env"}, 422, "ValidationError"),
 ]
 
 
