@@ -4,8 +4,8 @@ whatever a client sends, with valid tokens of the right role, the server never a
 Each generated case is sent twice: as generated (mostly unknown environments and prompts,
 so the 4xx paths) and with the path pointing at the real ``production``/``support`` rollout
 and a released version (so the success paths, including promotions and rollbacks).
-Bounded by ``MAX_EXAMPLES`` per operation. The event stream (an endless SSE response)
-is left to ``test_api_lookup``.
+Bounded by ``MAX_EXAMPLES`` per operation (``PROMPTCTL_FUZZ_EXAMPLES``, default 30).
+The event stream (an endless SSE response) is left to ``test_api_lookup``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from tests.rollout_fixtures import Server, create_token, free_port, release_vers
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = int(os.environ.get("PROMPTCTL_FUZZ_EXAMPLES", "30"))  # raise for a deeper local run
 REAL_PATH = {"env": "production", "name": "support"}
 RELEASED = ["1.0.0", "1.1.0", "1.2.0"]
 ROLE_BY_TAG = {"lookup": "reader", "service": "reader", "rollout": "deployer",
