@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -10,6 +11,12 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def now_column() -> Any:
+    """A timezone-aware, non-null timestamp set to now on insert (a fresh Column per table)."""
+    return Field(default_factory=utcnow,
+                 sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ReleaseRecord(SQLModel, table=True):
@@ -28,9 +35,7 @@ class ReleaseRecord(SQLModel, table=True):
     git_commit: str = Field(max_length=64)
     tag: str = Field(max_length=256)
     author: str = Field(max_length=256)
-    released_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    released_at: datetime = now_column()
 
 
 # -- rollout (revision 0002_rollout) ------------------------------------------------------------
@@ -43,9 +48,7 @@ class EnvironmentRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = now_column()
 
 
 class RolloutRecord(SQLModel, table=True):
@@ -69,9 +72,7 @@ class RolloutRecord(SQLModel, table=True):
     stickiness: str = Field(default="default", max_length=64)
     previous: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     version: int = 1
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    updated_at: datetime = now_column()
 
 
 class RolloutEvent(SQLModel, table=True):
@@ -90,9 +91,7 @@ class RolloutEvent(SQLModel, table=True):
     before: str = Field(sa_column=Column(Text, nullable=False))  # JSON state
     after: str = Field(sa_column=Column(Text, nullable=False))  # JSON state
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = now_column()
 
 
 class ApiToken(SQLModel, table=True):
@@ -106,9 +105,7 @@ class ApiToken(SQLModel, table=True):
     role: str = Field(max_length=16)  # reader | deployer | admin
     env: str | None = Field(default=None, max_length=64)  # readers: the one env they may read
     created_by: str = Field(max_length=256)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = now_column()
     revoked_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
@@ -127,6 +124,4 @@ class EvalRecord(SQLModel, table=True):
     passed: bool
     score: float | None = None
     actor: str = Field(max_length=256)
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    created_at: datetime = now_column()
