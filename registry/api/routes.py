@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
 from registry.api.app import ApiState
 from registry.api.snapshots import CachedSnapshot
@@ -48,23 +48,32 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _text(max_length: int) -> Any:
+    """A JSON string of at most ``max_length`` characters and without NUL."""
+    return Annotated[StrictStr, StringConstraints(max_length=max_length, pattern=NO_NUL)]
+
+
+# The audit actor is ``token:<name> (<claimed actor>)`` in a 256-character column:
+# 6 + 128 + 3 + 100 = 237 always fits.
+TokenName, ClaimedActor, Reason = _text(128), _text(100), _text(2000)
+
+
 class PromoteBody(_Body):
     version: StrictStr = Field(max_length=128, pattern=NO_NUL, description="A released version.")
     percent: StrictInt = Field(100, description="1-99 sets a canary; 100 makes it stable.")
-    reason: StrictStr | None = Field(None, max_length=2000, pattern=NO_NUL)
-    actor: StrictStr | None = Field(None, max_length=256, pattern=NO_NUL,
-                                    description="Who asked (recorded beside the token).")
+    reason: Reason | None = None
+    actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")
 
 
 class RollbackBody(_Body):
-    reason: StrictStr | None = Field(None, max_length=2000, pattern=NO_NUL)
-    actor: StrictStr | None = Field(None, max_length=256, pattern=NO_NUL)
+    reason: Reason | None = None
+    actor: ClaimedActor | None = None
 
 
 class TokenBody(_Body):
     role: StrictStr = Field(description=" | ".join(ROLES))
     env: StrictStr | None = Field(None, pattern=NAME)
-    name: StrictStr | None = Field(None, max_length=128, pattern=NO_NUL)
+    name: TokenName | None = None
 
 
 # -- service ------------------------------------------------------------------------------------

@@ -21,10 +21,16 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlmodel import Session, create_engine
 
-from registry.errors import BackendUnavailable, UsageError
+from registry.errors import BackendUnavailable, UsageError, ValidationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -144,6 +150,8 @@ class Store:
             yield
         except OperationalError as exc:
             raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
+        except DataError as exc:  # e.g. a value longer than its column (PostgreSQL checks)
+            raise ValidationError(f"the database refused a value: {_first_line(exc)}") from exc
 
     # -- migrations ---------------------------------------------------------------------------
 

@@ -36,3 +36,21 @@ def test_rollback_without_a_body_is_accepted(server: Server) -> None:
         response = http.post(f"{base}/rollback")
     assert response.status_code == 200
     assert response.json()["after"]["stable"] == "1.0.0"
+
+
+def test_the_longest_token_name_and_claimed_actor_are_recorded_in_full(server: Server) -> None:
+    """The audit actor is ``token:<name> (<claimed>)``: at both limits it still fits its
+    column (PostgreSQL enforces the length, so an overflow there was a 500)."""
+    name, claimed = "n" * 128, "a" * 100
+    with server.client("admin") as http:
+        created = http.post("/v1/tokens", json={"role": "deployer", "name": name})
+        assert created.status_code == 201, created.text
+    base = "/v1/envs/production/prompts/support"
+    headers = {"Authorization": f"Bearer {created.json()['token']}"}
+    with server.client(None) as http:
+        response = http.post(f"{base}/promote", headers=headers,
+                             json={"version": "1.1.0", "actor": claimed})
+        assert response.status_code == 200, response.text
+        too_long = http.post(f"{base}/rollback", headers=headers, json={"actor": claimed + "a"})
+        assert too_long.status_code == 422 and too_long.json()["error"] == "ValidationError"
+    assert response.json()["actor"] == f"token:{name} ({claimed})"
