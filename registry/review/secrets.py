@@ -116,19 +116,26 @@ _KEYWORDS = ("key", "pass", "pwd", "secret", "contrase", "begin", "token", "auth
 
 
 def _prime(lines: list[str]) -> None:
-    """Run detect-secrets over the lines not seen yet, inside one settings context."""
-    todo = [line for line in dict.fromkeys(lines) if line not in _LINE_CACHE]
-    for line in todo:
-        if not could_hold_a_secret(line):
+    """Run detect-secrets over the lines not seen yet, inside one settings context.
+
+    The cache is bounded; it is emptied before this call adds its lines, so every
+    line of ``lines`` is in it afterwards for :func:`_scan_primed`.
+    """
+    if len(_LINE_CACHE) > 50_000:
+        _LINE_CACHE.clear()
+    todo: list[str] = []
+    for line in dict.fromkeys(lines):
+        if line in _LINE_CACHE:
+            continue
+        if could_hold_a_secret(line):
+            todo.append(line)
+        else:
             _LINE_CACHE[line] = ()
-    todo = [line for line in todo if _LINE_CACHE.get(line) != ()]
     if not todo:
         return
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import transient_settings
 
-    if len(_LINE_CACHE) > 50_000:
-        _LINE_CACHE.clear()
     with transient_settings({"plugins_used": _plugins()}):
         for line in todo:
             _LINE_CACHE[line] = tuple(dict.fromkeys(s.type for s in scan_line(line)))

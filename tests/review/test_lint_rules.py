@@ -58,6 +58,14 @@ def test_ordinary_text_is_not_a_secret(value):
     assert scan_value("template.system", value) == []
 
 
+def test_a_secret_is_found_after_the_scanners_line_cache_filled_up():
+    """The cache of scanned lines is bounded; emptying it never loses the lines in hand."""
+    scan_value("template.system", "\n".join(f"plain prose line {i}" for i in range(50_001)))
+    found = scan_value("template.system", "one more plain line\n"
+                       "key = sk-ant-api03-" + "a1B2" * 20)
+    assert found, "the planted key was not reported"
+
+
 def test_prompt_growth_beyond_the_threshold_is_a_warning(git_repo):
     history = History(git_repo)
     history.commit("base")
