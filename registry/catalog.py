@@ -47,7 +47,7 @@ class Catalog:
         return self._entries.get(key)
 
     def require(self, kind: str, ref: Ref) -> ArtifactBase:
-        entry = self._entries.get(ArtifactKey(kind, ref.name, ref.version))
+        entry = self.get(ArtifactKey(kind, ref.name, ref.version))  # through get(): subclasses load
         if entry is None:
             raise NotFoundError(f"{kind} {ref} not found")
         return entry.artifact

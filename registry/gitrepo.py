@@ -32,10 +32,15 @@ class TagInfo:
 
     @property
     def content_hash(self) -> str | None:
-        for line in self.message.splitlines():
-            if line.startswith(HASH_TRAILER):
-                return line.removeprefix(HASH_TRAILER).strip()
-        return None
+        return content_hash_in(self.message)
+
+
+def content_hash_in(tag_message: str) -> str | None:
+    """The content hash a release tag's message records (its ``Content-Hash:`` trailer)."""
+    for line in tag_message.splitlines():
+        if line.startswith(HASH_TRAILER):
+            return line.removeprefix(HASH_TRAILER).strip()
+    return None
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import semver
 
 from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
-from registry.errors import NotFoundError, PromptctlError
+from registry.errors import PromptctlError
 from registry.findings import Finding
 from registry.loader import LoadResult, Located, check_refs, duplicate_findings
-from registry.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Ref, Tool
+from registry.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
 from registry.review.git_source import Revision, Snapshot, list_revision, released_tags
 from registry.review.lint_rules import GrowthPolicy, lint_artifact
 from registry.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
@@ -75,12 +75,6 @@ class LazyCatalog(Catalog):
                 self.add(Entry(item.artifact, item.path))
             entry = super().get(key)
         return entry
-
-    def require(self, kind: str, ref: Ref) -> ArtifactBase:
-        entry = self.get(ArtifactKey(kind, ref.name, ref.version))
-        if entry is None:
-            raise NotFoundError(f"{kind} {ref} not found")
-        return entry.artifact
 
 
 @dataclass
@@ -223,7 +217,7 @@ def _same_identity_free(old: Located | None, new: Located) -> bool:
 
 
 def _version_of(item: Located) -> semver.Version:
-    return semver.Version.parse(item.artifact.version)
+    return item.artifact.semver
 
 
 def _safe_version(text: str) -> semver.Version:
@@ -259,10 +253,8 @@ def _artifact_diff(
     subject = (new or old).artifact  # type: ignore[union-attr]
     entry = ArtifactDiff(subject.kind, subject.name, status, renamed_from=pair.renamed_from,
                          old=_side(old, old_catalog), new=_side(new, new_catalog))
-    if old is not None and new is not None:
-        _describe_changes(entry, old.artifact, new.artifact)
-    elif new is not None:
-        _describe_changes(entry, None, new.artifact)
+    if new is not None:
+        _describe_changes(entry, old.artifact if old else None, new.artifact)
     if new is not None and status != "moved":
         entry.findings += _check(entry, old, new, tags, growth)
     return entry

@@ -22,7 +22,7 @@ import yaml
 
 from registry.errors import BackendUnavailable, NotFoundError, UsageError
 from registry.findings import Finding
-from registry.gitrepo import HASH_TRAILER
+from registry.gitrepo import content_hash_in
 from registry.loader import (
     LoadResult,
     Located,
@@ -32,6 +32,7 @@ from registry.loader import (
     registry_files,
 )
 from registry.model import ArtifactBase, ArtifactKey, Ref
+from registry.yaml_io import FastSafeLoader
 
 WORKTREE = "WORKTREE"
 DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
@@ -39,7 +40,6 @@ DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
 _ParseResult = tuple[ArtifactBase | None, list[Finding]]
 _PARSE_CACHE: dict[tuple[str, str], _ParseResult] = {}
 _LIGHT_CACHE: dict[tuple[str, str], LightArtifact | None] = {}
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CACHE_LIMIT = 50_000
 
 
@@ -123,7 +123,7 @@ class LightArtifact:
         data = _fast_fields(text)
         if data is None:
             try:
-                data = yaml.load(text, Loader=_FAST_LOADER)
+                data = yaml.load(text, Loader=FastSafeLoader)
             except yaml.YAMLError:
                 return None
         if not isinstance(data, dict) or not all(
@@ -155,7 +155,6 @@ def _fast_fields(text: str) -> dict[str, object] | None:
     if "\t" in text or "&" in text or "---" in text:
         return None
     found: dict[str, object] = {}
-    lines = text.splitlines()
     for match in _TOP_KEY.finditer(text):
         key, value = match.group(1), _unquote(match.group(2))
         if key in found:
@@ -169,7 +168,7 @@ def _fast_fields(text: str) -> dict[str, object] | None:
             return None
         else:
             found[key] = value
-    return found if lines and {"kind", "name", "version"} <= set(found) else None
+    return found if {"kind", "name", "version"} <= set(found) else None
 
 
 def _tool_items(value: str | None, following: list[str]) -> list[str] | None:
@@ -228,15 +227,13 @@ def resolve_revision(root: Path, rev: str) -> Revision:
 
 def default_base(root: Path) -> Revision:
     """The merge-base of ``main`` (or ``origin/main``, ``master``) and HEAD."""
-    head = resolve_revision(root, "HEAD")
+    resolve_revision(root, "HEAD")  # a repository without commits has no base: say so
     for branch in DEFAULT_BRANCHES:
         proc = subprocess.run(["git", "merge-base", branch, "HEAD"], cwd=root,
                               capture_output=True, check=False)
         if proc.returncode == 0:
             return Revision(f"merge-base({branch}, HEAD)", proc.stdout.decode().strip())
-    if head.commit:
-        raise NotFoundError("no `main` or `master` branch to compare with: name a BASE revision")
-    raise NotFoundError("no base revision")
+    raise NotFoundError("no `main` or `master` branch to compare with: name a BASE revision")
 
 
 def list_revision(root: Path, revision: Revision, registry_dir: str) -> Snapshot:
@@ -275,11 +272,7 @@ def released_tags(root: Path) -> dict[str, str | None]:
         if not record or record.count("/") < 2:
             continue
         name, _, message = record.partition("\0")
-        content_hash = None
-        for line in message.splitlines():
-            if line.startswith(HASH_TRAILER):
-                content_hash = line.removeprefix(HASH_TRAILER).strip()
-        tags[name] = content_hash
+        tags[name] = content_hash_in(message)
     return tags
 
 

@@ -11,7 +11,6 @@ version whose content changed.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import semver
 
 from registry.findings import Finding
 from registry.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
+from registry.review.textdiff import whitespace_only
 
 LEVELS: tuple[str, ...] = ("none", "patch", "minor", "major")
 COMMON_FIELDS = ("kind", "name", "version", "description", "metadata")
@@ -333,7 +333,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-_WS = re.compile(r"\s+")
 
 
 def _show(value: Any) -> str:
@@ -343,7 +342,8 @@ def _show(value: Any) -> str:
 
 
 def _text_change(bump: Bump, what: str, before: str, after: str, level: str) -> None:
-    if _WS.sub(" ", before).strip() == _WS.sub(" ", after).strip():
+    """Callers pass two different texts."""
+    if whitespace_only(before, after):
         bump.need("patch", f"{what}: whitespace only")
     else:
         bump.need(level, f"{what} changed")
