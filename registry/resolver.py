@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from registry.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
 from registry.bundle import Bundle, resolve_bundle
-from registry.catalog import Catalog, Entry
+from registry.catalog import Catalog
 from registry.errors import NotFoundError, ValidationError
-from registry.model import Prompt
+from registry.model import ArtifactKey, Prompt, Ref
 
 if TYPE_CHECKING:  # the database layer is imported only where snapshots are built, so
     from sqlmodel import Session  # the SDK (which only evaluates them) stays light
@@ -253,24 +253,26 @@ def build_snapshot(store: Store, env: str) -> dict[str, Any]:
     """The snapshot document of ``env`` as stored now."""
     from sqlmodel import select
 
-    from registry.store.releases import all_releases, record_artifact
+    from registry.store.releases import load_released
     from registry.store.tables import RolloutRecord
 
     with store.session() as session:
         current = change_id(session, env)  # read first: a later change only bumps the ETag
-        rows = list(session.exec(select(RolloutRecord).where(RolloutRecord.env == env)))
-        catalog = Catalog(Entry(record_artifact(r), None, released=True)
-                          for r in all_releases(session))
+        rows = [row for row in session.exec(select(RolloutRecord).where(RolloutRecord.env == env))
+                if row.stable is not None]
+        served = {row.prompt: [v for v in (row.stable, row.canary) if v] for row in rows}
+        catalog = load_released(Catalog(), session, (
+            ArtifactKey("prompt", name, v) for name, versions in served.items() for v in versions))
+        load_released(catalog, session, {ArtifactKey(kind, ref.name, ref.version)
+                                         for entry in catalog
+                                         for kind, ref in entry.artifact.refs()})
     prompts: dict[str, Any] = {}
     for row in rows:
-        if row.stable is None:
-            continue
-        served = [v for v in (row.stable, row.canary) if v]
         versions = {}
-        for version in served:
-            entry = catalog.find(f"prompt/{row.prompt}@{version}")
-            assert isinstance(entry.artifact, Prompt)
-            bundle = resolve_bundle(entry.artifact, catalog)
+        for version in served[row.prompt]:
+            prompt = catalog.require("prompt", Ref(row.prompt, version))
+            assert isinstance(prompt, Prompt)
+            bundle = resolve_bundle(prompt, catalog)
             versions[version] = {"fingerprint": bundle.fingerprint, "bundle": bundle.to_dict()}
         prompts[row.prompt] = {"stable": row.stable, "canary": row.canary,
                                "percent": row.percent, "stickiness": row.stickiness,

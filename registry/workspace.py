@@ -55,12 +55,10 @@ class Workspace:
 
     def catalog(self, *, include_tree: bool = True) -> Catalog:
         """Released versions plus (optionally) the valid artifacts of the working tree."""
-        from registry.store.releases import all_releases, record_artifact
+        from registry.store.releases import load_released
 
-        catalog = Catalog()
         with self.store.session() as session:
-            for record in all_releases(session):
-                catalog.add(Entry(record_artifact(record), None, released=True))
+            catalog = load_released(Catalog(), session)
         if include_tree:
             tree = load_directory(self.settings.registry_path, relative_to=self.root)
             for item in tree.artifacts:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
+from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
+from registry.catalog import Catalog, Entry
 from registry.model import ArtifactBase, ArtifactKey, artifact_from_content
 from registry.store.tables import ReleaseRecord
 
@@ -34,3 +37,26 @@ def releases_of(session: Session, kind: str, name: str) -> list[ReleaseRecord]:
 def record_artifact(record: ReleaseRecord) -> ArtifactBase:
     """The artifact exactly as it was released (from the stored canonical content)."""
     return artifact_from_content(json.loads(record.content))
+
+
+def load_released(catalog: Catalog, session: Session,
+                  keys: Iterable[ArtifactKey] | None = None) -> Catalog:
+    """Add released artifacts to ``catalog``: every one, or only ``keys``.
+
+    Parsing a release costs far more than reading its row, so a caller that
+    needs a few artifacts (a snapshot's served versions and their pins) names
+    them instead of paying for the whole registry; keys that were not released
+    are simply absent. Keys are read in batches of 300 (SQLite's variable limit).
+    """
+    if keys is None:
+        records = all_releases(session)
+    else:
+        wanted = sorted(set(keys))
+        records = []
+        for start in range(0, len(wanted), 300):
+            batch = [tuple(key) for key in wanted[start:start + 300]]
+            column = tuple_(ReleaseRecord.kind, ReleaseRecord.name, ReleaseRecord.version)
+            records += session.exec(select(ReleaseRecord).where(column.in_(batch))).all()
+    for record in records:
+        catalog.add(Entry(record_artifact(record), None, released=True))
+    return catalog
