@@ -16,6 +16,7 @@ from registry.bundle import resolve_bundle
 from registry.catalog import Catalog, Entry
 from registry.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from registry.findings import Finding, has_errors
+from registry.gitrepo import GitRepo
 from registry.loader import check_refs, load_directory
 from registry.model import KINDS, Prompt
 from registry.review.lint_rules import content_findings
@@ -37,8 +38,8 @@ def init(ctx: typer.Context) -> None:
     with handled():
         root = (ctx.obj.repo or Path.cwd()).resolve()
         try:
-            git.Repo(root, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            GitRepo.discover(root)
+        except NotFoundError:
             git.Repo.init(root)
             console.print(f"initialised a git repository in {root}")
         created = init_repo(root)

@@ -55,7 +55,7 @@ def rollouts_for(ws: Workspace) -> Any:
         return RemoteRollouts(ws.settings.url, ws.settings.token)
     from registry.flags.factory import make_backend
 
-    return db_rollouts(ws, backend=make_backend(ws.settings, ws.store))
+    return db_rollouts(ws, backend=make_backend(ws.settings))
 
 
 def db_rollouts(ws: Workspace, **options: Any) -> Rollouts:

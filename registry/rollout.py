@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, update
@@ -126,8 +127,7 @@ class Rollouts:
             raise UsageError(f"percent must be an integer from 1 to 100, got {percent!r}")
         self.require_environment(env)
         with self.store.session() as session:
-            if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
-                raise NotFoundError(_not_released(session, prompt, version))
+            _require_released(session, prompt, version)
             self._check_eval_gate(session, env, prompt, version)
 
         def change(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
@@ -154,8 +154,7 @@ class Rollouts:
             raise UsageError("--suite must name the eval suite (1-128 characters)")
         self.require_environment(env)
         with self.store.write() as session:
-            if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
-                raise NotFoundError(_not_released(session, prompt, version))
+            _require_released(session, prompt, version)
             record = EvalRecord(env=env, prompt=prompt, version=version, suite=suite,
                                 passed=passed, score=score, actor=actor or default_actor())
             session.add(record)
@@ -212,7 +211,7 @@ class Rollouts:
             self.on_change(change)
         if self.backend is not None:
             try:
-                self.backend.publish(state.flag_state())
+                self.backend.publish(state)  # a RolloutState is a FlagState
             except BackendUnavailable as exc:
                 raise BackendUnavailable(
                     f"{exc.message} (the change is recorded in the registry as event "
@@ -229,28 +228,22 @@ def _promoted(current: RolloutState, previous: list[str], version: str, percent:
         pushed = previous
         if current.stable is not None and current.stable != version:
             pushed = [*previous, current.stable]
-        state = RolloutState(current.env, current.prompt, version, None, 0, current.stickiness,
-                             current.version)
-        return state, pushed
+        return replace(current, stable=version, canary=None, percent=0), pushed
     if current.stable is None:
         raise UsageError(f"{current.prompt} has no stable version in {current.env} to canary "
                          f"against: promote a version to 100% first")
     if current.stable == version:
         raise UsageError(f"{current.prompt}@{version} is already stable in {current.env}")
-    state = RolloutState(current.env, current.prompt, current.stable, version, percent,
-                         current.stickiness, current.version)
-    return state, previous
+    return replace(current, canary=version, percent=percent), previous
 
 
 def _rolled_back(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
     if current.canary is not None:
-        return RolloutState(current.env, current.prompt, current.stable, None, 0,
-                            current.stickiness, current.version), previous
+        return replace(current, canary=None, percent=0), previous
     if not previous:
         raise UsageError(f"{current.prompt} in {current.env} has no canary and no previous "
                          f"stable version: nothing to roll back to")
-    return RolloutState(current.env, current.prompt, previous[-1], None, 0,
-                        current.stickiness, current.version), previous[:-1]
+    return replace(current, stable=previous[-1], canary=None, percent=0), previous[:-1]
 
 
 def _row(session: Session, env: str, prompt: str) -> RolloutRecord | None:
@@ -288,6 +281,12 @@ def _prompt_released(session: Session, prompt: str) -> bool:
     from registry.store.releases import releases_of
 
     return bool(releases_of(session, "prompt", prompt))
+
+
+def _require_released(session: Session, prompt: str, version: str) -> None:
+    """Only released versions can be promoted or evaluated."""
+    if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
+        raise NotFoundError(_not_released(session, prompt, version))
 
 
 def _not_released(session: Session, prompt: str, version: str) -> str:

@@ -33,10 +33,6 @@ class RolloutState(FlagState):
         return {"stable": self.stable, "canary": self.canary, "percent": self.percent,
                 "stickiness": self.stickiness}
 
-    def flag_state(self) -> FlagState:
-        return FlagState(env=self.env, prompt=self.prompt, stable=self.stable,
-                         canary=self.canary, percent=self.percent, stickiness=self.stickiness)
-
     @classmethod
     def of(cls, row: RolloutRecord) -> RolloutState:
         return cls(env=row.env, prompt=row.prompt, stable=row.stable, canary=row.canary,

@@ -48,7 +48,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     """Build the lookup API over ``settings``' database (``promptctl serve`` runs it)."""
     store = store or Store.open(settings.db_url)
     feed = feed or default_feed(store)
-    rollouts = Rollouts(store, settings.environments, backend=make_backend(settings, store),
+    rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts, feed=feed,
                      snapshots=SnapshotCache(store), authenticate=Authenticator(store),

@@ -2,9 +2,9 @@
 
 Rollout control (``registry.rollout``) owns the record: versions, history and
 audit live in the registry database. After each committed change it hands the
-new :class:`FlagState` to the configured backend: the built-in one serves it to
-SDKs as a snapshot; the Unleash one writes it as a feature flag through
-Unleash's Admin API so apps can evaluate it with ``UnleashClient``.
+new :class:`FlagState` to the configured backend. The built-in setting needs none:
+SDKs read the database's state as snapshots. The Unleash backend writes it as a
+feature flag through Unleash's Admin API so apps can evaluate it with ``UnleashClient``.
 """
 
 from __future__ import annotations

@@ -8,14 +8,14 @@ import os
 from registry.config import Settings
 from registry.errors import UsageError
 from registry.flags.base import FlagBackend
-from registry.flags.builtin import BuiltinFlagBackend
-from registry.store import Store
 
 
-def make_backend(settings: Settings, store: Store) -> FlagBackend:
+def make_backend(settings: Settings) -> FlagBackend | None:
+    """``None`` for ``builtin``: the registry database is the flag store, and SDKs read it
+    as snapshots, so there is nothing else to write (``Rollouts.on_change`` wakes streams)."""
     if settings.flags == "unleash":
         return _unleash_backend(settings)
-    return BuiltinFlagBackend(store)
+    return None
 
 
 def _unleash_backend(settings: Settings) -> FlagBackend:

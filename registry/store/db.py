@@ -53,11 +53,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def head_revision_from_files() -> str | None:
-    stems = [p.stem for p in (_migrations_dir() / "versions").glob("[0-9]*.py")]
-    return max(stems) if stems else None
-
-
 def create_db_engine(url: str) -> Engine:
     """Create an engine with the settings each backend needs for concurrent use."""
     if url.startswith("sqlite"):
@@ -170,7 +165,8 @@ class Store:
         a test checks this against Alembic's own script directory. Reading file
         names keeps every command's start-up free of Alembic and Mako.
         """
-        return head_revision_from_files()
+        stems = [p.stem for p in (_migrations_dir() / "versions").glob("[0-9]*.py")]
+        return max(stems) if stems else None
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision``; a no-op when it is already there."""
