@@ -89,10 +89,7 @@ class LocalChangeFeed:
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     def _wake(self) -> None:
         """Release every waiter: set the current event and start a fresh one."""
@@ -103,15 +100,19 @@ class LocalChangeFeed:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.poll_interval)
-            if not self._should_poll():
-                continue
-            try:
-                latest = await asyncio.to_thread(self._latest_ids)
-            except PromptctlError as exc:  # database briefly unavailable: keep serving
-                log.warning("change feed poll failed: %s", exc.message)
-                continue
-            for env, change_id in latest.items():
-                self.publish(env, change_id)
+            if self._should_poll():
+                await self._refresh("poll")
+
+    async def _refresh(self, what: str) -> bool:
+        """Publish every environment's latest change id; False when the database failed."""
+        try:
+            latest = await asyncio.to_thread(self._latest_ids)
+        except PromptctlError as exc:  # database briefly unavailable: keep serving
+            log.warning("change feed %s failed: %s", what, exc.message)
+            return False
+        for env, change_id in latest.items():
+            self.publish(env, change_id)
+        return True
 
     def _should_poll(self) -> bool:
         """Whether this tick queries the database (subclasses with push notifications skip)."""
@@ -121,6 +122,14 @@ class LocalChangeFeed:
         with self.store.session() as session:
             stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
             return {env: int(change_id) for env, change_id in session.exec(stmt)}
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def default_feed(store: Store) -> ChangeFeed:

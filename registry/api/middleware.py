@@ -47,11 +47,9 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
-            await _too_large(send, self.max_body)
-            self._observe(scope, 413, started)
-            return
-        body = await _read_body(receive, self.max_body)
+        body = None  # a declared length over the limit is refused without reading the body
+        if declared is None or declared <= self.max_body:
+            body = await _read_body(receive, self.max_body)
         if body is None:  # too large (or the client went away while sending it)
             await _too_large(send, self.max_body)
             self._observe(scope, 413, started)

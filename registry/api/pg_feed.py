@@ -14,15 +14,13 @@ a cheap guard against a silently dead connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-from registry.api.feed import LocalChangeFeed
-from registry.errors import PromptctlError
+from registry.api.feed import LocalChangeFeed, cancel
 from registry.store import Store
 from registry.store.changes import CHANNEL, parse_notification
 
@@ -56,10 +54,7 @@ class PgChangeFeed(LocalChangeFeed):
         self._listener = asyncio.create_task(self._listen())
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        await cancel(self._listener)
         await super().stop()
 
     def _should_poll(self) -> bool:
@@ -94,11 +89,5 @@ class PgChangeFeed(LocalChangeFeed):
 
     async def _catch_up(self) -> None:
         """Publish what changed while nobody listened (committed before LISTEN took effect)."""
-        try:
-            latest = await asyncio.to_thread(self._latest_ids)
-        except PromptctlError as exc:
-            log.warning("change feed catch-up failed: %s", exc.message)
+        if not await self._refresh("catch-up"):
             self._last_poll = 0.0  # the poller's next tick tries again
-            return
-        for env, change_id in latest.items():
-            self.publish(env, change_id)

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 
-from registry.resolver import Snapshot, build_snapshot, snapshot_etag
+from registry.resolver import Snapshot, build_snapshot
 from registry.store import Store
 
 
 @dataclass(frozen=True)
 class CachedSnapshot:
-    env: str
-    change_id: int
+    """One snapshot both ways: evaluated in memory for resolves, as JSON for SDKs."""
+
+    compiled: Snapshot
     body: bytes  # the JSON document as served
 
     @property
-    def etag(self) -> str:
-        return snapshot_etag(self.env, self.change_id)
+    def change_id(self) -> int:
+        return self.compiled.change_id
 
-    @cached_property
-    def compiled(self) -> Snapshot:
-        return Snapshot.from_json(self.body)
+    @property
+    def etag(self) -> str:
+        return self.compiled.etag
 
 
 class SnapshotCache:
@@ -47,15 +47,14 @@ class SnapshotCache:
         return entry if entry is not None and entry.change_id >= at_least else None
 
     def get(self, env: str, at_least: int) -> CachedSnapshot:
-        entry = self._entries.get(env)
-        if entry is not None and entry.change_id >= at_least:
+        entry = self.fresh(env, at_least)
+        if entry is not None:
             return entry
-        with self._lock(env):
-            entry = self._entries.get(env)
-            if entry is None or entry.change_id < at_least:
+        with self._lock(env):  # the first waiter builds; the others find it fresh
+            entry = self.fresh(env, at_least)
+            if entry is None:
                 snapshot = Snapshot(build_snapshot(self.store, env))
-                entry = CachedSnapshot(env, snapshot.change_id, snapshot.to_json())
-                entry.__dict__["compiled"] = snapshot
+                entry = CachedSnapshot(snapshot, snapshot.to_json())
                 self._entries[env] = entry
             return entry
 
