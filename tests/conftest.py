@@ -91,15 +91,24 @@ def _pg_database(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def pg_test_database() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server named by ``PROMPTCTL_TEST_PG``.
+
+    Skips when that server is not configured (fails in CI); drops the database afterwards.
+    """
+    base = os.environ.get("PROMPTCTL_TEST_PG")
+    require_service(bool(base), "PostgreSQL (PROMPTCTL_TEST_PG)")
+    assert base is not None
+    yield from _pg_database(base)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: a SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
-    base = os.environ.get("PROMPTCTL_TEST_PG")
-    require_service(bool(base), "PostgreSQL (PROMPTCTL_TEST_PG)")
-    yield from _pg_database(base)
+    yield from pg_test_database()
 
 
 # -- CLI ----------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ Import what a module needs (``from proof_fixtures import ...``); the fixtures he
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from registry.client import Registry
-from tests.conftest import Cli, _pg_database, require_service
+from tests.conftest import Cli, pg_test_database
 from tests.rollout_fixtures import Server, create_token, free_port, release_versions
 
 
@@ -35,10 +34,7 @@ def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh database on the PostgreSQL server named by ``PROMPTCTL_TEST_PG``."""
-    base = os.environ.get("PROMPTCTL_TEST_PG")
-    require_service(bool(base), "PostgreSQL (PROMPTCTL_TEST_PG)")
-    assert base is not None
-    yield from _pg_database(base)
+    yield from pg_test_database()
 
 
 def deploy(cli: Cli) -> dict[str, str]:

@@ -10,25 +10,10 @@ import pytest
 
 from registry.client import Registry
 from registry.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
+from tests.proof_fixtures import sdk, wait_until
 from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
-
-
-def sdk(server: Server, tmp_path: Path, env: str = "production", role: str = "reader",
-        **kwargs) -> Registry:
-    return Registry(server.url, env, server.tokens[role],
-                    fallback_path=kwargs.pop("fallback_path", tmp_path / "fallback.json"),
-                    **kwargs)
 
 
 def test_get_returns_the_same_bundle_as_the_server(server: Server, tmp_path: Path) -> None:
@@ -81,7 +66,7 @@ def test_a_rollback_reaches_a_connected_sdk_within_a_second(server: Server,
 def test_sdk_survives_the_server_and_a_new_one_starts_from_the_fallback(
         server: Server, tmp_path: Path) -> None:
     fallback = tmp_path / "fallback.json"
-    reg = sdk(server, tmp_path, fallback_path=fallback)
+    reg = sdk(server, tmp_path, name="fallback")
     before = reg.get("support", key="user-7")
     assert fallback.is_file()
     server.kill()
@@ -121,7 +106,7 @@ def test_from_snapshot_works_fully_offline(server: Server, tmp_path: Path) -> No
 def test_bad_credentials_fail_loudly_instead_of_using_the_fallback(server: Server,
                                                                    tmp_path: Path) -> None:
     fallback = tmp_path / "fallback.json"
-    sdk(server, tmp_path, fallback_path=fallback).close()
+    sdk(server, tmp_path, name="fallback").close()
     with pytest.raises(AuthError):
         Registry(server.url, "production", "pct_wrong", fallback_path=fallback)
     with pytest.raises(PermissionDenied):

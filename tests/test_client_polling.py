@@ -16,6 +16,7 @@ from registry.client import Registry
 from registry.config import load_settings
 from registry.store import Store
 from tests.conftest import Cli
+from tests.proof_fixtures import wait_until
 from tests.rollout_fixtures import create_token, free_port
 
 pytestmark = pytest.mark.slow
@@ -53,8 +54,6 @@ def test_without_an_event_stream_the_sdk_polls_the_snapshot(
         assert reg.get("support", key="u1").version == "1.0.0"
         result = released("promote", "support", "1.1.0", "--env", "production")
         assert result.exit_code == 0, result.output
-        deadline = time.monotonic() + 10
-        while reg.get("support", key="u1").version != "1.1.0":
-            assert time.monotonic() < deadline, "the SDK did not pick up the change by polling"
-            time.sleep(0.05)
+        assert wait_until(lambda: reg.get("support", key="u1").version == "1.1.0", 10,
+                          step=0.05), "the SDK did not pick up the change by polling"
     assert Registry.from_snapshot(tmp_path / "snap.json").get("support", "u1").version == "1.1.0"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -220,7 +219,7 @@ def test_a_stale_write_is_refused_by_the_version_column(released: Cli) -> None:
     store.dispose()
 
 
-def test_schema_downgrades_and_upgrades_cleanly(released: Cli, tmp_path: Path) -> None:
+def test_schema_downgrades_and_upgrades_cleanly(released: Cli) -> None:
     store = Store.open(released.db)
     store.downgrade("0001_releases")
     assert store.current_revision() == "0001_releases"

@@ -24,15 +24,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from registry.api.routes import router
-from tests.conftest import (
-    EXAMPLE_PROMPTS,
-    Cli,
-    _pg_database,
-    commit_all,
-    make_repo,
-    require_service,
-)
-from tests.rollout_fixtures import Server, create_token, free_port, release_versions
+from tests.conftest import EXAMPLE_PROMPTS, Cli, commit_all, make_repo, pg_test_database
+from tests.proof_fixtures import deploy
+from tests.rollout_fixtures import Server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +43,7 @@ def fuzzed_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('schemathesis-db') / 'registry.db'}"
         return
-    base = os.environ.get("PROMPTCTL_TEST_PG")
-    require_service(bool(base), "PostgreSQL (PROMPTCTL_TEST_PG)")
-    yield from _pg_database(str(base))
+    yield from pg_test_database()
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +55,7 @@ def fuzzed_server(fuzzed_db: str, tmp_path_factory: pytest.TempPathFactory
     shutil.copytree(EXAMPLE_PROMPTS, tmp / "repo" / "prompts")
     commit_all(repo, "example prompts")
     cli = Cli(tmp / "repo", fuzzed_db)
-    release_versions(cli, "1.1.0", "1.2.0")
-    assert cli("promote", "support", "1.0.0", "--env", "production").exit_code == 0
-    server = Server(cli, free_port())
-    server.tokens = {"reader": create_token(cli, "reader", "production"),
-                     "deployer": create_token(cli, "deployer"),
-                     "admin": create_token(cli, "admin")}
+    server = Server(cli, free_port(), tokens=deploy(cli))
     server.start()
     yield server
     server.stop()

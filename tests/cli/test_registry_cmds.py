@@ -11,7 +11,7 @@ from tests.conftest import Cli, commit_all, make_repo
 
 
 @pytest.fixture
-def released(cli: Cli) -> Cli:
+def released_examples(cli: Cli) -> Cli:
     assert cli("release").exit_code == 0
     return cli
 
@@ -85,10 +85,10 @@ def test_lint_strict_fails_on_warnings(cli: Cli):
     assert cli("lint", "--strict").exit_code == 1
 
 
-def test_list_shows_released_and_draft_versions(released: Cli):
-    path = released.root / "prompts/support.prompt.yaml"
+def test_list_shows_released_and_draft_versions(released_examples: Cli):
+    path = released_examples.root / "prompts/support.prompt.yaml"
     path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.1.0"))
-    rows = json.loads(released("list", "--kind", "prompt", "--json").stdout)
+    rows = json.loads(released_examples("list", "--kind", "prompt", "--json").stdout)
     support = next(r for r in rows if r["name"] == "support")
     assert support | {"description": None} == {
         "kind": "prompt", "name": "support", "latest": "1.1.0", "released": ["1.0.0"],
@@ -96,21 +96,21 @@ def test_list_shows_released_and_draft_versions(released: Cli):
     assert {r["kind"] for r in rows} == {"prompt"}
 
 
-def test_show_has_content_refs_fingerprint_and_release_metadata(released: Cli):
-    data = json.loads(released("show", "support", "--json").stdout)
+def test_show_has_content_refs_fingerprint_and_release_metadata(released_examples: Cli):
+    data = json.loads(released_examples("show", "support", "--json").stdout)
     assert data["version"] == "1.0.0" and data["released"] is True
     assert data["refs"] == ["model/support-chat@1.0.0", "tool/search-kb@1.0.0",
                             "tool/create-ticket@1.0.0", "index/kb-docs@1.0.0"]
     assert len(data["fingerprint"]) == 64
     assert data["release"]["tag"] == "prompt/support/v1.0.0"
     assert data["release"]["author"] == "Test Author <author@example.com>"
-    human = released("show", "support@1.0.0").stdout
+    human = released_examples("show", "support@1.0.0").stdout
     assert "fingerprint:" in human and data["fingerprint"] in human
 
 
-def test_show_fingerprint_is_stable_across_databases(released: Cli, tmp_path: Path):
-    other = Cli(released.root, f"sqlite:///{tmp_path / 'other.db'}")
-    a = json.loads(released("show", "support", "--json").stdout)["fingerprint"]
+def test_show_fingerprint_is_stable_across_databases(released_examples: Cli, tmp_path: Path):
+    other = Cli(released_examples.root, f"sqlite:///{tmp_path / 'other.db'}")
+    a = json.loads(released_examples("show", "support", "--json").stdout)["fingerprint"]
     b = json.loads(other("show", "support", "--json").stdout)["fingerprint"]
     assert a == b
 
@@ -121,23 +121,24 @@ def test_show_fingerprint_is_stable_across_databases(released: Cli, tmp_path: Pa
     ("support@latest", 2, "not a semver 2.0 version"),
     ("widget/support", 2, "unknown kind 'widget'"),
 ])
-def test_show_errors(released: Cli, spec: str, code: int, message: str):
-    result = released("show", spec)
+def test_show_errors(released_examples: Cli, spec: str, code: int, message: str):
+    result = released_examples("show", spec)
     assert result.exit_code == code and message in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_show_asks_which_kind_when_a_name_is_shared(released: Cli):
-    text = (released.root / "prompts/search-kb.tool.yaml").read_text()
-    (released.root / "prompts/support.tool.yaml").write_text(text.replace("search-kb", "support"))
-    result = released("show", "support")
+def test_show_asks_which_kind_when_a_name_is_shared(released_examples: Cli):
+    text = (released_examples.root / "prompts/search-kb.tool.yaml").read_text()
+    (released_examples.root / "prompts/support.tool.yaml").write_text(
+        text.replace("search-kb", "support"))
+    result = released_examples("show", "support")
     assert result.exit_code == 2 and "prompt/support, tool/support" in result.stderr
-    assert released("show", "tool/support").exit_code == 0
+    assert released_examples("show", "tool/support").exit_code == 0
 
 
-def test_render_prints_typed_messages(released: Cli):
-    result = released("render", "support", "--var", "customer=Ann", "--var", "question=Where?",
-                      "--var", "tier=premium", "--json")
+def test_render_prints_typed_messages(released_examples: Cli):
+    result = released_examples("render", "support", "--var", "customer=Ann",
+                               "--var", "question=Where?", "--var", "tier=premium", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [m["role"] for m in data["messages"]] == ["system", "user"]
@@ -146,11 +147,12 @@ def test_render_prints_typed_messages(released: Cli):
     assert data["model"] == "gpt-4o-mini-2024-07-18"
 
 
-def test_render_typed_cli_values(released: Cli):
-    ok = released("render", "summarize-ticket", "--var", "transcript=hi", "--var", "max_words=5",
-                  "--json")
+def test_render_typed_cli_values(released_examples: Cli):
+    ok = released_examples("render", "summarize-ticket", "--var", "transcript=hi",
+                           "--var", "max_words=5", "--json")
     assert "at most 5 words" in json.loads(ok.stdout)["messages"][1]["content"]
-    bad = released("render", "summarize-ticket", "--var", "transcript=hi", "--var", "max_words=x")
+    bad = released_examples("render", "summarize-ticket", "--var", "transcript=hi",
+                            "--var", "max_words=x")
     assert bad.exit_code == 2 and "--var max_words: value 'x' is not a valid integer" in bad.stderr
 
 
@@ -160,8 +162,8 @@ def test_render_typed_cli_values(released: Cli):
      "undeclared variable(s): mood"),
     (("--var", "customer"), "write it as name=value"),
 ])
-def test_render_variable_errors(released: Cli, args: tuple[str, ...], message: str):
-    result = released("render", "support", *args)
+def test_render_variable_errors(released_examples: Cli, args: tuple[str, ...], message: str):
+    result = released_examples("render", "support", *args)
     assert result.exit_code == 2 and message in result.stderr
 
 
@@ -170,15 +172,15 @@ def test_render_of_a_draft_works_before_release(cli: Cli):
     assert result.exit_code == 0
 
 
-def test_history_lists_versions_with_commit_and_author(released: Cli, example_repo):
-    rows = json.loads(released("history", "support", "--json").stdout)
+def test_history_lists_versions_with_commit_and_author(released_examples: Cli, example_repo):
+    rows = json.loads(released_examples("history", "support", "--json").stdout)
     assert len(rows) == 1
     assert rows[0]["commit"] == example_repo.head.commit.hexsha
     assert rows[0]["tag"] == "prompt/support/v1.0.0"
 
 
-def test_errors_can_be_json(released: Cli):
-    result = released("show", "nope", "--json")
+def test_errors_can_be_json(released_examples: Cli):
+    result = released_examples("show", "nope", "--json")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["error"] == "NotFoundError"
 

@@ -9,11 +9,9 @@ shared Unleash server (``promptctl.<env>.support``) are its own.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 
-import git
 import pytest
 from UnleashClient import UnleashClient
 
@@ -21,17 +19,9 @@ pytest.importorskip("registry.rollout", reason="rollout control (promote/rollbac
 
 from registry.bucketing import in_rollout
 from registry.flags.unleash_reader import resolve_version
-from tests.conftest import Cli, commit_all
+from tests.conftest import Cli
 from tests.flags.conftest import KEYS, first_key_in, wait_until
-
-
-def release_support(cli: Cli, version: str) -> None:
-    """Commit a new version of the example ``support`` prompt and release it."""
-    path = cli.root / "prompts" / "support.prompt.yaml"
-    text = re.sub(r"(?m)^version: .*$", f"version: {version}", path.read_text(), count=1)
-    path.write_text(text + f"# {version}\n")
-    commit_all(git.Repo(cli.root), f"support {version}")
-    assert cli("release").exit_code == 0
+from tests.rollout_fixtures import release_versions
 
 
 def run(cli: Cli, env: dict[str, str], *args: str) -> dict:
@@ -43,8 +33,7 @@ def run(cli: Cli, env: dict[str, str], *args: str) -> dict:
 def start_canary(cli: Cli, unleash_env: dict[str, str], client: UnleashClient) -> tuple[str, str]:
     """Release support 1.0.0 and 1.1.0, make 1.0.0 stable and 1.1.0 a 30% canary in a new
     environment, wait until ``client`` sees it; return the environment and a canary key."""
-    assert cli("release").exit_code == 0
-    release_support(cli, "1.1.0")
+    release_versions(cli, "1.1.0")
     env = f"u{uuid.uuid4().hex[:8]}"
     run(cli, unleash_env, "env", "add", env)
     run(cli, unleash_env, "promote", "support", "1.0.0", "--env", env)

@@ -16,7 +16,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -71,8 +71,7 @@ class Timeline:
     def record(self, sent: float, acked: float, after: dict[str, Any]) -> None:
         if self.states:
             last = self.states[-1]
-            self.states[-1] = LiveState(last.stable, last.canary, last.percent,
-                                        last.stickiness, last.since, acked)
+            self.states[-1] = replace(last, until=acked)
         self.states.append(LiveState(after["stable"], after["canary"], after["percent"],
                                      after["stickiness"], sent))
 
