@@ -38,17 +38,9 @@ token="$(promptctl token create --role reader --env production --name demo --jso
 printf '\n\033[1m$ promptctl serve --port %s &\033[0m\n' "$port"
 promptctl serve --port "$port" > serve.log 2>&1 &
 server=$!
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-for _ in range(200):  # up to 20 s for the server to answer /healthz
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
-        break
-    except OSError:
-        time.sleep(0.1)
-else:
-    sys.exit("the lookup API did not start: see serve.log")
-PY
+python3 -c 'import sys; from registry.remote import wait_until_healthy; wait_until_healthy(sys.argv[1], 20)' \
+        "http://127.0.0.1:$port" 2>/dev/null \
+    || { echo "the lookup API did not start: see serve.log" >&2; exit 1; }
 
 cat > lookup.py <<'PY'
 import sys, time

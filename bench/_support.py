@@ -11,10 +11,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.errors import BackendUnavailable
 from registry.remote import wait_until_healthy
+
+if TYPE_CHECKING:
+    from UnleashClient import UnleashClient
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTCTL = str(Path(sys.executable).with_name("promptctl"))
@@ -31,22 +36,27 @@ def summary(values: list[float]) -> str:
 
 
 class Workspace:
-    """A throwaway git repo holding this project's prompts, support 1.0.0 and 1.1.0 released."""
+    """A throwaway git repo holding this project's prompts, released once per version of
+    support in ``versions``, in order: 1.0.0 as the project has it, any other version with
+    that version written into its template (a minor bump, so a new template each time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, versions: Sequence[str] = ("1.0.0", "1.1.0")) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="promptctl-bench-"))
         self.db = f"sqlite:///{self.dir / 'registry.db'}"
         shutil.copytree(ROOT / "prompts", self.dir / "prompts")
         self._git("init", "-q")
         self._git("config", "user.name", "Bench")
         self._git("config", "user.email", "bench@example.com")
-        self._commit("prompts")
-        self.run("release")
         path = self.dir / "prompts" / "support.prompt.yaml"
-        text = path.read_text().replace("version: 1.0.0", "version: 1.1.0", 1)
-        path.write_text(text.replace("Answer only from", "Answer strictly from"))
-        self._commit("support 1.1.0")
-        self.run("release")
+        original = path.read_text()
+        for version in versions:
+            if version != "1.0.0":
+                text = original.replace("version: 1.0.0", f"version: {version}", 1)
+                path.write_text(text.replace("You are the support agent for Acme.",
+                                             f"You are the support agent for Acme (v{version}).",
+                                             1))
+            self._commit(f"support {version}")
+            self.run("release")
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> dict | list | None:
         """Run the real CLI; returns its --json output when asked for."""
@@ -69,6 +79,23 @@ class Workspace:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bootstrapped_unleash(features: list[dict], cache_dir: str,
+                         app_name: str = "promptctl-bench") -> UnleashClient:
+    """An UnleashClient serving ``features`` (Unleash's client API shape) bootstrapped from a
+    dict: no server behind it, no fetch, no metrics, no registration."""
+    from UnleashClient import UnleashClient
+    from UnleashClient.cache import FileCache
+    from UnleashClient.utils import InstanceAllowType
+
+    cache = FileCache(app_name, directory=cache_dir)
+    cache.bootstrap_from_dict({"version": 1, "features": features})
+    client = UnleashClient("http://127.0.0.1:9/api", app_name, cache=cache,
+                           disable_metrics=True, disable_registration=True,
+                           multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW)
+    client.initialize_client(fetch_toggles=False)
+    return client
 
 
 class Server:

@@ -27,29 +27,23 @@ Usage: .venv/bin/pip install -e '.[compare]' && .venv/bin/python bench/compare.p
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
-
 import argparse
 import os
 import queue
-import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-from _support import ROOT, Server, percentile
+from _support import Server, Workspace, bootstrapped_unleash, percentile
 
 VERSIONS = 20
 ALIASED = 5  # the alias starts on the 5th version; each move goes one version up
@@ -106,56 +100,14 @@ def seen_after(read: Callable[[], object], move: Callable[[], None], target: obj
 # -- promptctl ------------------------------------------------------------------------------------
 
 
-class Repo:
-    """A temp git repo with support 1.0.0 .. 1.19.0 released (20 versions), via the real CLI."""
-
-    def __init__(self) -> None:
-        from typer.testing import CliRunner
-
-        from cli.app import app
-
-        self.dir = Path(tempfile.mkdtemp(prefix="promptctl-compare-"))
-        self.db = f"sqlite:///{self.dir / 'registry.db'}"
-        self._app, self._runner = app, CliRunner()
-        shutil.copytree(ROOT / "prompts", self.dir / "prompts")
-        for args in (["init", "-q"], ["config", "user.name", "Bench"],
-                     ["config", "user.email", "bench@example.com"]):
-            self._git(*args)
-        path = self.dir / "prompts" / f"{PROMPT}.prompt.yaml"
-        original = path.read_text()
-        self.versions = [f"1.{i}.0" for i in range(VERSIONS)]
-        for version in self.versions:
-            text = re.sub(r"(?m)^version: .*$", f"version: {version}", original, count=1)
-            path.write_text(text.replace("You are the support agent for Acme.",
-                                         f"You are the support agent for Acme (v{version})."))
-            self._git("add", "-A")
-            self._git("commit", "-qm", version)
-            self.cli("release")
-
-    def cli(self, *args: str) -> str:
-        result = self._runner.invoke(self._app, ["--repo", str(self.dir), "--db", self.db, *args])
-        if result.exit_code != 0:
-            raise RuntimeError(f"promptctl {' '.join(args)}: {result.output}")
-        return result.output
-
-    def token(self, role: str, *env: str) -> str:
-        import json
-
-        out = self.cli("token", "create", "--role", role, "--json", *env)
-        return str(json.loads(out)["token"])
-
-    def _git(self, *args: str) -> None:
-        subprocess.run(["git", *args], cwd=self.dir, check=True, capture_output=True)
-
-
 def run_promptctl(args: argparse.Namespace, keys: list[str]) -> Result:
     from registry.client import Registry
 
-    repo = Repo()
-    versions = repo.versions
-    repo.cli("promote", PROMPT, versions[ALIASED - 1], "--env", "production")
-    reader, deployer = repo.token("reader", "--env", "production"), repo.token("deployer")
-    server = Server(repo)  # type: ignore[arg-type]
+    versions = [f"1.{i}.0" for i in range(VERSIONS)]
+    ws = Workspace(versions)
+    ws.run("promote", PROMPT, versions[ALIASED - 1], "--env", "production")
+    reader, deployer = ws.token("reader", "production"), ws.token("deployer")
+    server = Server(ws)
     result = Result("promptctl SDK (Registry.get)", note="SDK on a real server, SQLite")
     try:
         with Registry(server.url, "production", reader) as reg, \
@@ -178,7 +130,7 @@ def run_promptctl(args: argparse.Namespace, keys: list[str]) -> Result:
                     result.seen_after_s.append(seen)
     finally:
         server.stop()
-        shutil.rmtree(repo.dir, ignore_errors=True)
+        ws.cleanup()
     return result
 
 
@@ -311,8 +263,10 @@ def run_unleash(args: argparse.Namespace, keys: list[str]) -> Result:
         result = Result("UnleashClient.get_variant",
                         note=f"real Unleash server, refresh_interval={args.unleash_refresh} s")
     else:
-        client = _bootstrapped(flag_name("production", prompt),
-                               list(desired_strategies(state).values()), tmp)
+        client = bootstrapped_unleash(
+            [{"name": flag_name("production", prompt), "enabled": True,
+              "strategies": list(desired_strategies(state).values())}],
+            tmp, app_name="promptctl-compare")
         result = Result("UnleashClient.get_variant",
                         note="bootstrapped, no server: no alias move to time")
     try:
@@ -339,21 +293,6 @@ def run_unleash(args: argparse.Namespace, keys: list[str]) -> Result:
             backend.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return result
-
-
-def _bootstrapped(name: str, strategies: list[dict], cache_dir: str):  # type: ignore[no-untyped-def,type-arg]
-    from UnleashClient import UnleashClient
-    from UnleashClient.cache import FileCache
-    from UnleashClient.utils import InstanceAllowType
-
-    cache = FileCache("promptctl-compare", directory=cache_dir)
-    cache.bootstrap_from_dict({"version": 1, "features": [
-        {"name": name, "enabled": True, "strategies": strategies}]})
-    client = UnleashClient("http://127.0.0.1:9/api", "promptctl-compare", cache=cache,
-                           disable_metrics=True, disable_registration=True,
-                           multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW)
-    client.initialize_client(fetch_toggles=False)
-    return client
 
 
 # -- report ---------------------------------------------------------------------------------------

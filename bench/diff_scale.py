@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from registry_gen import artifact_contents, write_registry
 
-from bench.registry_gen import artifact_contents, write_registry
 from registry.review import git_source
 from registry.review.diff import diff_revisions
 from registry.review.git_source import resolve_revision
@@ -43,7 +42,6 @@ def build_history(root: Path, n: int) -> int:
     commit = [*git, "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-qm"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*commit, "registry"], check=True)
-    changed = 0
     step = 100
     for i, data in enumerate(contents):
         if i % step != step - 1:
@@ -55,9 +53,7 @@ def build_history(root: Path, n: int) -> int:
         else:
             data["description"] += " (reviewed)"
         data["version"] = "1.1.0" if data["kind"] in ("prompt", "model") else "1.0.1"
-        changed += 1
     changed_names = {d["name"] for d in contents if d["version"] != "1.0.0"}
-    write_registry(root / "prompts", [d for d in contents if d["name"] in changed_names])
     # prompts pin exact versions: keep their refs pointing at versions that exist
     for data in contents:
         if data["kind"] == "prompt":
@@ -68,11 +64,12 @@ def build_history(root: Path, n: int) -> int:
                 data["index"] = _repin(data["index"], contents)
                 if data["version"] == "1.0.0":
                     data["version"] = "1.0.1"
-                    changed += 1
-                write_registry(root / "prompts", [data])
+    # every artifact starts at 1.0.0, so the changed ones are those with another version now
+    changed = [d for d in contents if d["version"] != "1.0.0"]
+    write_registry(root / "prompts", changed)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*commit, "change 1%"], check=True)
-    return changed
+    return len(changed)
 
 
 def _repin(ref: str, contents: list[dict]) -> str:

@@ -3,17 +3,10 @@
 A bounded load loop (a fixed number of requests, a time cap) from a few client
 threads with keep-alive connections. The baseline, measured in the same run, is
 the cheapest authenticated request: a conditional snapshot GET answered 304.
-Usage: .venv/bin/python bench/http.py [--requests 4000] [--threads 4]
+Usage: .venv/bin/python bench/http_load.py [--requests 4000] [--threads 4]
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
 
 import argparse
 import threading

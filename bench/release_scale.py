@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from registry_gen import artifact_contents, write_registry
 
-from bench.registry_gen import artifact_contents, write_registry
 from registry.release import release
 from registry.workspace import Workspace
 

@@ -9,21 +9,15 @@ Usage: .venv/bin/python bench/resolve.py [--calls 200000]
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
-
 import argparse
 import random
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import mmh3
-from _support import ROOT, percentile
+from _support import ROOT, bootstrapped_unleash, percentile
 
 from registry.bundle import Bundle, resolve_bundle
 from registry.catalog import Catalog, Entry
@@ -54,24 +48,15 @@ def snapshot_doc() -> dict:
             "generated_at": "bench", "prompts": prompts}
 
 
-def unleash(names: list[str], cache_dir: str):  # type: ignore[no-untyped-def]
-    from UnleashClient import UnleashClient
-    from UnleashClient.cache import FileCache
-    from UnleashClient.utils import InstanceAllowType
-
-    cache = FileCache("promptctl-bench", directory=cache_dir)
-    cache.bootstrap_from_dict({"version": 1, "features": [{
+def unleash_features(names: list[str]) -> list[dict]:
+    """The same flags for UnleashClient: a ``PERCENT`` rollout whose variant is the canary."""
+    return [{
         "name": name, "enabled": True,
         "strategies": [{"name": "flexibleRollout", "parameters": {
             "rollout": str(PERCENT), "stickiness": "default", "groupId": name}}],
         "variants": [{"name": "canary", "weight": 1000, "stickiness": "default",
                       "payload": {"type": "string", "value": "1.1.0"}}],
-    } for name in names]})
-    client = UnleashClient("http://127.0.0.1:9/api", "bench", cache=cache,
-                           disable_metrics=True, disable_registration=True,
-                           multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW)
-    client.initialize_client(fetch_toggles=False)
-    return client
+    } for name in names]
 
 
 def timed(fn, calls: list[tuple[str, str]]) -> list[float]:  # type: ignore[no-untyped-def]
@@ -105,7 +90,7 @@ def main() -> None:
             percent, s, c = flags[name]
             return c if mmh3.hash(f"{name}:{key}", 0, False) % 100 + 1 <= percent else s
 
-        client = unleash(names, tmp)
+        client = bootstrapped_unleash(unleash_features(names), tmp)
         # same answers, or the comparison would be meaningless
         for name, key in calls[:2000]:
             ours = reg.get(name, key).variant == "canary"

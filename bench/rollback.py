@@ -11,13 +11,6 @@ Usage: .venv/bin/python bench/rollback.py [--sdks 20] [--trials 10]
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/ goes last on sys.path: first, bench/http.py would shadow the standard library's http.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE] + [_HERE]
-
 import argparse
 import threading
 import time
