@@ -38,14 +38,14 @@ token="$(promptctl token create --role reader --env production --name demo --jso
 printf '\n\033[1m$ promptctl serve --port %s &\033[0m\n' "$port"
 promptctl serve --port "$port" > serve.log 2>&1 &
 server=$!
-python3 -c 'import sys; from registry.remote import wait_until_healthy; wait_until_healthy(sys.argv[1], 20)' \
+python3 -c 'import sys; from promptctl.remote import wait_until_healthy; wait_until_healthy(sys.argv[1], 20)' \
         "http://127.0.0.1:$port" 2>/dev/null \
     || { echo "the lookup API did not start: see serve.log" >&2; exit 1; }
 
 cat > lookup.py <<'PY'
 import sys, time
 from collections import Counter
-from registry.client import Registry
+from promptctl.client import Registry
 
 url, token = sys.argv[1], sys.argv[2]
 with Registry(url, "production", token, fallback_path="snapshot.json") as reg:

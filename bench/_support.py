@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.errors import BackendUnavailable
-from registry.remote import wait_until_healthy
+from promptctl.errors import BackendUnavailable
+from promptctl.remote import wait_until_healthy
 
 if TYPE_CHECKING:
     from UnleashClient import UnleashClient

@@ -101,7 +101,7 @@ def seen_after(read: Callable[[], object], move: Callable[[], None], target: obj
 
 
 def run_promptctl(args: argparse.Namespace, keys: list[str]) -> Result:
-    from registry.client import Registry
+    from promptctl.client import Registry
 
     versions = [f"1.{i}.0" for i in range(VERSIONS)]
     ws = Workspace(versions)
@@ -244,9 +244,9 @@ def run_mlflow(args: argparse.Namespace, keys: list[str]) -> list[Result]:
 
 
 def run_unleash(args: argparse.Namespace, keys: list[str]) -> Result:
-    from registry.flags.base import FlagState
-    from registry.flags.unleash import UnleashFlagBackend, desired_strategies, flag_name
-    from registry.flags.unleash_reader import connect, resolve_version
+    from promptctl.flags.base import FlagState
+    from promptctl.flags.unleash import UnleashFlagBackend, desired_strategies, flag_name
+    from promptctl.flags.unleash_reader import connect, resolve_version
 
     versions = [f"1.{i}.0" for i in range(VERSIONS)]
     prompt = f"compare-{uuid.uuid4().hex[:8]}"  # a fresh flag on a shared server

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from registry_gen import artifact_contents, write_registry
 
-from registry.review import git_source
-from registry.review.diff import diff_revisions
-from registry.review.git_source import resolve_revision
-from registry.review.secrets import scan_value
+from promptctl.review import git_source
+from promptctl.review.diff import diff_revisions
+from promptctl.review.git_source import resolve_revision
+from promptctl.review.secrets import scan_value
 
 TARGET_SECONDS = 3.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.yaml_io import dump_content
+from promptctl.yaml_io import dump_content
 
 
 def artifact_contents(n: int) -> list[dict]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from registry_gen import artifact_contents, write_registry
 
-from registry.release import release
-from registry.workspace import Workspace
+from promptctl.release import release
+from promptctl.workspace import Workspace
 
 
 def time_release(n: int) -> tuple[float, int]:

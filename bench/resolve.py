@@ -19,11 +19,11 @@ from pathlib import Path
 import mmh3
 from _support import ROOT, bootstrapped_unleash, percentile
 
-from registry.bundle import Bundle, resolve_bundle
-from registry.catalog import Catalog, Entry
-from registry.client import Registry
-from registry.loader import load_directory
-from registry.resolver import SNAPSHOT_FORMAT, Snapshot
+from promptctl.bundle import Bundle, resolve_bundle
+from promptctl.catalog import Catalog, Entry
+from promptctl.client import Registry
+from promptctl.loader import load_directory
+from promptctl.resolver import SNAPSHOT_FORMAT, Snapshot
 
 PROMPTS = 1000
 PERCENT = 50

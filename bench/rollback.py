@@ -18,7 +18,7 @@ from datetime import datetime
 
 from _support import Server, Workspace, summary
 
-from registry.client import Registry
+from promptctl.client import Registry
 
 
 def trial(ws: Workspace, sdks: list[Registry], env: dict[str, str]

@@ -1,5 +1,5 @@
-"""``python -m cli`` runs promptctl (useful where the console script is not on PATH)."""
+"""``python -m promptctl.cli`` runs promptctl (useful where the console script is not on PATH)."""
 
-from cli.app import main
+from promptctl.cli.app import main
 
 main()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from cli import db_cmds, registry_cmds, review_cmds, rollout_cmds
-from cli.context import CliState
+from promptctl.cli import db_cmds, registry_cmds, review_cmds, rollout_cmds
+from promptctl.cli.context import CliState
 
 app = typer.Typer(
     name="promptctl",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from registry.workspace import Workspace
+from promptctl.workspace import Workspace
 
 
 @dataclass

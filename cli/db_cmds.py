@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli.context import workspace
-from cli.output import console, handled
+from promptctl.cli.context import workspace
+from promptctl.cli.output import console, handled
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
     def current(ctx: typer.Context) -> None:
         """Print the schema revision of the database."""
         with handled():
-            from registry.store import Store
+            from promptctl.store import Store
 
             store = Store(workspace(ctx).settings.db_url)
             current = store.current_revision()

@@ -10,18 +10,18 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from cli.context import workspace
-from cli.output import console, emit, handled, print_json, table
-from registry.bundle import resolve_bundle
-from registry.catalog import Catalog, Entry
-from registry.errors import CheckFailed, NotFoundError, UsageError, ValidationError
-from registry.findings import Finding, has_errors
-from registry.gitrepo import GitRepo
-from registry.loader import check_refs, load_directory
-from registry.model import KINDS, Prompt
-from registry.review.lint_rules import content_findings
-from registry.scaffold import init_repo, write_new
-from registry.templating import coerce_cli_value
+from promptctl.bundle import resolve_bundle
+from promptctl.catalog import Catalog, Entry
+from promptctl.cli.context import workspace
+from promptctl.cli.output import console, emit, handled, print_json, table
+from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
+from promptctl.findings import Finding, has_errors
+from promptctl.gitrepo import GitRepo
+from promptctl.loader import check_refs, load_directory
+from promptctl.model import KINDS, Prompt
+from promptctl.review.lint_rules import content_findings
+from promptctl.scaffold import init_repo, write_new
+from promptctl.templating import coerce_cli_value
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
 
@@ -98,8 +98,8 @@ def release(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record and tag every new (kind, name, version) in the working tree at HEAD."""
-    from registry.release import release as run_release
-    from registry.release import release_summary
+    from promptctl.release import release as run_release
+    from promptctl.release import release_summary
 
     with handled(as_json):
         report = run_release(workspace(ctx), dry_run=dry_run)
@@ -195,11 +195,11 @@ def history(
     with handled(as_json):
         ws = workspace(ctx)
         if env:
-            from cli.rollout_cmds import rollout_history
+            from promptctl.cli.rollout_cmds import rollout_history
 
             rollout_history(ws, name, env, as_json)
             return
-        from registry.store.releases import releases_of
+        from promptctl.store.releases import releases_of
 
         entry = ws.catalog(include_tree=False).find(name, kind)
         with ws.store.session() as session:
@@ -268,7 +268,7 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
             data["fingerprint"] = None
             data["unresolved"] = exc.message
     if entry.released:
-        from registry.store.releases import get_release
+        from promptctl.store.releases import get_release
 
         with ws.store.session() as session:
             record = get_release(session, artifact.key)
@@ -280,7 +280,7 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
 
 
 def _print_show(data: dict[str, Any]) -> None:
-    from registry.yaml_io import dump_content
+    from promptctl.yaml_io import dump_content
 
     status = "released" if data["released"] else "draft (not released)"
     console.print(f"[bold]{data['kind']}/{data['name']}@{data['version']}[/bold]  {status}")

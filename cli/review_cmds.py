@@ -6,13 +6,13 @@ import sys
 
 import typer
 
-from cli.output import console, handled
-from registry.config import load_settings
-from registry.errors import CheckFailed, UsageError
-from registry.review.diff import diff_revisions
-from registry.review.git_source import WORKTREE, default_base, resolve_revision
-from registry.review.lint_rules import GrowthPolicy
-from registry.review.render import FORMATS, print_text, render_json, render_markdown
+from promptctl.cli.output import console, handled
+from promptctl.config import load_settings
+from promptctl.errors import CheckFailed, UsageError
+from promptctl.review.diff import diff_revisions
+from promptctl.review.git_source import WORKTREE, default_base, resolve_revision
+from promptctl.review.lint_rules import GrowthPolicy
+from promptctl.review.render import FORMATS, print_text, render_json, render_markdown
 
 
 def register(app: typer.Typer) -> None:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
-from cli.context import workspace
-from cli.output import console, emit, handled, table
-from registry.rollout_state import Change, RolloutState, default_actor
+from promptctl.cli.context import workspace
+from promptctl.cli.output import console, emit, handled, table
+from promptctl.rollout_state import Change, RolloutState, default_actor
 
 if TYPE_CHECKING:
-    from registry.rollout import Rollouts
-    from registry.workspace import Workspace
+    from promptctl.rollout import Rollouts
+    from promptctl.workspace import Workspace
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
 ENV_OPT = typer.Option(..., "--env", "-e", help="Environment, e.g. production.")
@@ -50,24 +50,24 @@ def register(app: typer.Typer) -> None:
 def rollouts_for(ws: Workspace) -> Any:
     """A :class:`Rollouts` on the database, or a client of the server at ``PROMPTCTL_URL``."""
     if ws.settings.url:
-        from registry.remote import RemoteRollouts
+        from promptctl.remote import RemoteRollouts
 
         return RemoteRollouts(ws.settings.url, ws.settings.token)
-    from registry.flags.factory import make_backend
+    from promptctl.flags.factory import make_backend
 
     return db_rollouts(ws, backend=make_backend(ws.settings))
 
 
 def db_rollouts(ws: Workspace, **options: Any) -> Rollouts:
     """Rollout control on the database (imported here: API-mode commands never load it)."""
-    from registry.rollout import Rollouts
+    from promptctl.rollout import Rollouts
 
     return Rollouts(ws.store, ws.settings.environments, **options)
 
 
 def actor_of(ws: Workspace) -> str:
     """Who is acting, for the audit trail: the git identity, else the OS user."""
-    from registry.gitrepo import git_identity
+    from promptctl.gitrepo import git_identity
 
     try:
         return git_identity(ws.root) or default_actor()
@@ -196,7 +196,7 @@ def token_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create an API token. The secret is printed once and never stored."""
-    from registry.tokens import create_token
+    from promptctl.tokens import create_token
 
     with handled(as_json):
         ws = workspace(ctx)
@@ -217,7 +217,7 @@ def token_create(
 
 def token_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     """List tokens (never their secrets)."""
-    from registry.tokens import list_tokens
+    from promptctl.tokens import list_tokens
 
     with handled(as_json):
         rows = list_tokens(workspace(ctx).store)
@@ -236,7 +236,7 @@ def token_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
 def token_revoke(ctx: typer.Context, token_id: int = typer.Argument(...),
                  as_json: bool = JSON_OPT) -> None:
     """Revoke a token by id."""
-    from registry.tokens import revoke_token
+    from promptctl.tokens import revoke_token
 
     with handled(as_json):
         revoke_token(workspace(ctx).store, token_id)
@@ -253,7 +253,7 @@ def serve(
     """Serve the lookup API (resolve, snapshot, events, promote/rollback) with uvicorn."""
     import uvicorn
 
-    from registry.api import create_app
+    from promptctl.api import create_app
 
     with handled():
         ws = workspace(ctx)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from registry.canonical import sha256_hex
-from registry.catalog import Catalog
-from registry.model import Index, ModelConfig, Prompt, Ref, Tool, artifact_from_content
-from registry.templating import render_prompt
+from promptctl.canonical import sha256_hex
+from promptctl.catalog import Catalog
+from promptctl.model import Index, ModelConfig, Prompt, Ref, Tool, artifact_from_content
+from promptctl.templating import render_prompt
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import semver
 
-from registry.errors import NotFoundError, UsageError
-from registry.model import KINDS, ArtifactBase, ArtifactKey, Ref, parse_version
+from promptctl.errors import NotFoundError, UsageError
+from promptctl.model import KINDS, ArtifactBase, ArtifactKey, Ref, parse_version
 
 
 @dataclass(frozen=True)

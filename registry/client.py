@@ -1,6 +1,6 @@
 """Python SDK: look up which prompt bundle to use, locally, from a live snapshot.
 
-    from registry.client import Registry
+    from promptctl.client import Registry
 
     with Registry("http://127.0.0.1:8700", "production", token,
                   fallback_path=".promptctl/snapshot.json") as reg:
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from registry.errors import BackendUnavailable, PromptctlError
-from registry.http_errors import error_from_response
-from registry.resolver import ResolvedBundle, Snapshot
+from promptctl.errors import BackendUnavailable, PromptctlError
+from promptctl.http_errors import error_from_response
+from promptctl.resolver import ResolvedBundle, Snapshot
 
 if TYPE_CHECKING:
     from UnleashClient import UnleashClient
@@ -98,7 +98,7 @@ class Registry:
         """Let the app's ``UnleashClient`` pick the version (``PROMPTCTL_FLAGS=unleash``), and
         serve that version's bundle from the snapshot. Should Unleash name a version the
         snapshot does not hold yet, the snapshot's own decision (same bucketing) is used."""
-        from registry.flags.unleash_reader import resolve_version
+        from promptctl.flags.unleash_reader import resolve_version
 
         ctx = dict(context or {})
         if key is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.errors import UsageError
+from promptctl.errors import UsageError
 
 CONFIG_FILE = "promptctl.toml"
 STATE_DIR = ".promptctl"

@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
+from promptctl.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # GitPython is imported on first use: commands that never touch git start faster
     import git

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import httpx
 
-from registry import errors
-from registry.errors import (
+from promptctl import errors
+from promptctl.errors import (
     AuthError,
     BackendUnavailable,
     NotFoundError,

@@ -1,7 +1,7 @@
 """Load and validate registry content from files (or any ``(path, text)`` source).
 
 Loading never stops at the first problem: every file is read and every problem
-becomes a :class:`~registry.findings.Finding` naming the file, the field and the
+becomes a :class:`~promptctl.findings.Finding` naming the file, the field and the
 fix, so ``promptctl lint`` reports all of them in one run. ``load_sources`` is
 pure (it takes texts), which lets ``diff`` load a registry straight from git
 objects without touching the working tree.
@@ -18,8 +18,8 @@ import yaml
 from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError as PydanticValidationError
 
-from registry.findings import Finding
-from registry.model import (
+from promptctl.findings import Finding
+from promptctl.model import (
     ARTIFACT_CLASSES,
     KINDS,
     ArtifactBase,
@@ -27,8 +27,8 @@ from registry.model import (
     Prompt,
     suffix_of,
 )
-from registry.templating import syntax_error_message, template_variables
-from registry.yaml_io import load_yaml, yaml_error_message
+from promptctl.templating import syntax_error_message, template_variables
+from promptctl.yaml_io import load_yaml, yaml_error_message
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import semver
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from registry.canonical import sha256_hex
+from promptctl.canonical import sha256_hex
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 NAME_RE = re.compile(NAME_PATTERN)

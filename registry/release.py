@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from registry.canonical import canonical_json
-from registry.errors import ConflictError, DirtyTreeError, ValidationError
-from registry.failpoints import crash_point
-from registry.findings import has_errors
-from registry.gitrepo import HASH_TRAILER, NewTag, TagInfo
-from registry.loader import Located
-from registry.model import ArtifactKey
-from registry.store.releases import all_releases
-from registry.store.tables import ReleaseRecord
-from registry.workspace import Workspace
+from promptctl.canonical import canonical_json
+from promptctl.errors import ConflictError, DirtyTreeError, ValidationError
+from promptctl.failpoints import crash_point
+from promptctl.findings import has_errors
+from promptctl.gitrepo import HASH_TRAILER, NewTag, TagInfo
+from promptctl.loader import Located
+from promptctl.model import ArtifactKey
+from promptctl.store.releases import all_releases
+from promptctl.store.tables import ReleaseRecord
+from promptctl.workspace import Workspace
 
 
 @dataclass(frozen=True)

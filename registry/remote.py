@@ -1,7 +1,7 @@
 """Rollout control through a promptctl server (``PROMPTCTL_URL`` + ``PROMPTCTL_TOKEN``).
 
 :class:`RemoteRollouts` has the reading and changing methods of
-:class:`registry.rollout.Rollouts` and returns the same objects, so the CLI
+:class:`promptctl.rollout.Rollouts` and returns the same objects, so the CLI
 prints the same output and exits with the same codes in both modes. The
 server's ``{error, detail}`` comes back as the matching exception class.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from registry.errors import BackendUnavailable, UsageError
-from registry.http_errors import error_from_response
-from registry.rollout_state import Change, RolloutState
+from promptctl.errors import BackendUnavailable, UsageError
+from promptctl.http_errors import error_from_response
+from promptctl.rollout_state import Change, RolloutState
 
 __all__ = ["RemoteRollouts", "error_from_response", "wait_until_healthy"]
 

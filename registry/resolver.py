@@ -20,16 +20,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
-from registry.bundle import Bundle, resolve_bundle
-from registry.catalog import Catalog
-from registry.errors import NotFoundError, ValidationError
-from registry.model import ArtifactKey, Prompt, Ref
+from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
+from promptctl.bundle import Bundle, resolve_bundle
+from promptctl.catalog import Catalog
+from promptctl.errors import NotFoundError, ValidationError
+from promptctl.model import ArtifactKey, Prompt, Ref
 
 if TYPE_CHECKING:  # the database layer is imported only where snapshots are built, so
     from sqlmodel import Session  # the SDK (which only evaluates them) stays light
 
-    from registry.store import Store
+    from promptctl.store import Store
 
 SNAPSHOT_FORMAT = 1
 _BUNDLE_CACHE_SIZE = 20_000
@@ -243,7 +243,7 @@ def change_id(session: Session, env: str) -> int:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from registry.store.tables import RolloutEvent
+    from promptctl.store.tables import RolloutEvent
 
     stmt = select(func.max(RolloutEvent.id)).where(RolloutEvent.env == env)
     return int(session.exec(stmt).one() or 0)
@@ -253,8 +253,8 @@ def build_snapshot(store: Store, env: str) -> dict[str, Any]:
     """The snapshot document of ``env`` as stored now."""
     from sqlmodel import select
 
-    from registry.store.releases import load_released
-    from registry.store.tables import RolloutRecord
+    from promptctl.store.releases import load_released
+    from promptctl.store.tables import RolloutRecord
 
     with store.session() as session:
         current = change_id(session, env)  # read first: a later change only bumps the ETag

@@ -18,21 +18,21 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from registry.errors import (
+from promptctl.errors import (
     BackendUnavailable,
     CheckFailed,
     ConflictError,
     NotFoundError,
     UsageError,
 )
-from registry.failpoints import crash_point
-from registry.flags.base import FlagBackend
-from registry.model import NAME_RE, ArtifactKey
-from registry.rollout_state import Change, RolloutState, default_actor
-from registry.store import Store
-from registry.store.changes import notify_change
-from registry.store.releases import get_release
-from registry.store.tables import (
+from promptctl.failpoints import crash_point
+from promptctl.flags.base import FlagBackend
+from promptctl.model import NAME_RE, ArtifactKey
+from promptctl.rollout_state import Change, RolloutState, default_actor
+from promptctl.store import Store
+from promptctl.store.changes import notify_change
+from promptctl.store.releases import get_release
+from promptctl.store.tables import (
     EnvironmentRecord,
     EvalRecord,
     RolloutEvent,
@@ -199,7 +199,7 @@ class Rollouts:
                 session.add(event)
                 session.flush()
                 result = Change.of(event)
-                if not self.store.is_sqlite:  # other replicas LISTEN (registry.api.pg_feed)
+                if not self.store.is_sqlite:  # other replicas LISTEN (promptctl.api.pg_feed)
                     notify_change(session, env, result.id)
         except IntegrityError:
             raise _conflict(env, prompt) from None
@@ -278,7 +278,7 @@ def _env_exists(session: Session, env: str) -> bool:
 
 
 def _prompt_released(session: Session, prompt: str) -> bool:
-    from registry.store.releases import releases_of
+    from promptctl.store.releases import releases_of
 
     return bool(releases_of(session, "prompt", prompt))
 
@@ -290,7 +290,7 @@ def _require_released(session: Session, prompt: str, version: str) -> None:
 
 
 def _not_released(session: Session, prompt: str, version: str) -> str:
-    from registry.store.releases import releases_of
+    from promptctl.store.releases import releases_of
 
     versions = [r.version for r in releases_of(session, "prompt", prompt)]
     if not versions:

@@ -1,7 +1,7 @@
 """What readers are served and what changed: the rollout state and audit events as values.
 
-Kept apart from :mod:`registry.rollout` (which needs the database) so that a client
-of the HTTP API (``registry.remote``, the CLI with ``PROMPTCTL_URL``) handles the same
+Kept apart from :mod:`promptctl.rollout` (which needs the database) so that a client
+of the HTTP API (``promptctl.remote``, the CLI with ``PROMPTCTL_URL``) handles the same
 objects without loading SQLAlchemy: that keeps ``promptctl rollback`` quick to start.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from registry.flags.base import FlagState
+from promptctl.flags.base import FlagState
 
 if TYPE_CHECKING:
-    from registry.store.tables import RolloutEvent, RolloutRecord
+    from promptctl.store.tables import RolloutEvent, RolloutRecord
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.errors import ConflictError, UsageError
-from registry.model import KINDS, check_name, suffix_of
-from registry.yaml_io import dump_content
+from promptctl.errors import ConflictError, UsageError
+from promptctl.model import KINDS, check_name, suffix_of
+from promptctl.yaml_io import dump_content
 
 CONFIG_TEXT = """\
 # promptctl settings; flags and PROMPTCTL_* environment variables override these.

@@ -16,8 +16,8 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from registry.errors import RenderError
-from registry.model import Prompt, Variable, value_matches_type
+from promptctl.errors import RenderError
+from promptctl.model import Prompt, Variable, value_matches_type
 
 # trim_blocks/lstrip_blocks: a line holding only a `{% if %}` tag leaves no blank line
 # behind, which is what authors of multi-line prompts expect.

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from registry.errors import AuthError, NotFoundError, PermissionDenied, UsageError
-from registry.store import Store
-from registry.store.tables import ApiToken, utcnow
+from promptctl.errors import AuthError, NotFoundError, PermissionDenied, UsageError
+from promptctl.store import Store
+from promptctl.store.tables import ApiToken, utcnow
 
 ROLES = ("reader", "deployer", "admin")
 TOKEN_PREFIX = "pct_"

@@ -6,14 +6,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.catalog import Catalog, Entry
-from registry.config import Settings, load_settings
-from registry.loader import LoadResult, check_refs, load_directory
-from registry.model import ArtifactKey
+from promptctl.catalog import Catalog, Entry
+from promptctl.config import Settings, load_settings
+from promptctl.loader import LoadResult, check_refs, load_directory
+from promptctl.model import ArtifactKey
 
 if TYPE_CHECKING:  # git and the database load on first use: `--help` and API-mode commands
-    from registry.gitrepo import GitRepo  # start without GitPython or SQLAlchemy
-    from registry.store import Store
+    from promptctl.gitrepo import GitRepo  # start without GitPython or SQLAlchemy
+    from promptctl.store import Store
 
 
 class Workspace:
@@ -30,13 +30,13 @@ class Workspace:
 
     @cached_property
     def git(self) -> GitRepo:
-        from registry.gitrepo import GitRepo  # GitPython loads only for commands that use git
+        from promptctl.gitrepo import GitRepo  # GitPython loads only for commands that use git
 
         return GitRepo.discover(self.root)
 
     @cached_property
     def store(self) -> Store:
-        from registry.store import Store
+        from promptctl.store import Store
 
         return Store.open(self.settings.db_url)
 
@@ -48,14 +48,14 @@ class Workspace:
         return result
 
     def released_keys(self) -> set[ArtifactKey]:
-        from registry.store.releases import all_releases
+        from promptctl.store.releases import all_releases
 
         with self.store.session() as session:
             return {ArtifactKey(r.kind, r.name, r.version) for r in all_releases(session)}
 
     def catalog(self, *, include_tree: bool = True) -> Catalog:
         """Released versions plus (optionally) the valid artifacts of the working tree."""
-        from registry.store.releases import load_released
+        from promptctl.store.releases import load_released
 
         with self.store.session() as session:
             catalog = load_released(Catalog(), session)

@@ -17,7 +17,7 @@ import git
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from promptctl.cli.app import app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PROMPTS = REPO_ROOT / "prompts"

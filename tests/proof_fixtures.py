@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from registry.client import Registry
+from promptctl.client import Registry
 from tests.conftest import Cli, pg_test_database
 from tests.rollout_fixtures import Server, create_token, free_port, release_versions
 

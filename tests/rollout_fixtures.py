@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.errors import BackendUnavailable
-from registry.remote import wait_until_healthy
+from promptctl.errors import BackendUnavailable
+from promptctl.remote import wait_until_healthy
 from tests.conftest import Cli, commit_all
 
 PROMPTCTL = Path(sys.executable).with_name("promptctl")

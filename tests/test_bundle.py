@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from registry.bundle import Bundle, resolve_bundle
-from registry.catalog import Catalog, Entry
-from registry.model import artifact_from_content
+from promptctl.bundle import Bundle, resolve_bundle
+from promptctl.catalog import Catalog, Entry
+from promptctl.model import artifact_from_content
 
 MODEL = {"kind": "model", "name": "chat", "version": "1.0.0", "description": "chat",
          "provider": "openai", "model": "gpt-4o-mini",

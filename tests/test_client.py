@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.client import Registry
-from registry.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
+from promptctl.client import Registry
+from promptctl.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
 from tests.proof_fixtures import sdk, wait_until
 from tests.rollout_fixtures import Server
 

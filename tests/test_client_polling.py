@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from registry.api import create_app
-from registry.client import Registry
-from registry.config import load_settings
-from registry.store import Store
+from promptctl.api import create_app
+from promptctl.client import Registry
+from promptctl.config import load_settings
+from promptctl.store import Store
 from tests.conftest import Cli
 from tests.proof_fixtures import wait_until
 from tests.rollout_fixtures import create_token, free_port

@@ -1,5 +1,5 @@
 """Unleash's official client specification (npm ``@unleash/client-specification``) run against
-promptctl's built-in evaluator, :func:`registry.bucketing.in_rollout`.
+promptctl's built-in evaluator, :func:`promptctl.bucketing.in_rollout`.
 
 Every case whose toggle uses a percentage rollout (``flexibleRollout`` or the older
 ``gradualRollout*`` strategies), and every variant case, is collected. A case runs when its toggle
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from registry.bucketing import in_rollout
+from promptctl.bucketing import in_rollout
 from tests.conftest import REPO_ROOT, require_service
 
 DEFAULT_SPEC_DIR = (REPO_ROOT / ".ci" / "unleash" / "node_modules" / "@unleash"

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from registry.findings import Finding
-from registry.loader import check_refs, load_sources
+from promptctl.findings import Finding
+from promptctl.loader import check_refs, load_sources
 
 MODEL = """\
 kind: model

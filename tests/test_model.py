@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.loader import parse_document
-from registry.model import Prompt, Ref, Variable
-from registry.yaml_io import dump_content
+from promptctl.loader import parse_document
+from promptctl.model import Prompt, Ref, Variable
+from promptctl.yaml_io import dump_content
 
 
 def test_ref_must_be_pinned_exactly():

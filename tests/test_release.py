@@ -8,7 +8,7 @@ from pathlib import Path
 
 import git
 
-from registry.store import Store
+from promptctl.store import Store
 from tests.conftest import Cli, commit_all
 
 SUPPORT = "prompts/support.prompt.yaml"

@@ -10,14 +10,14 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from registry.failpoints import CRASH_EXIT_CODE
-from registry.store import Store
+from promptctl.failpoints import CRASH_EXIT_CODE
+from promptctl.store import Store
 from tests.conftest import Cli
 
 
 @pytest.mark.slow
 def test_two_processes_releasing_at_once_never_corrupt_anything(cli: Cli, example_repo):
-    argv = [sys.executable, "-m", "cli", "--repo", str(cli.root), "--db", cli.db,
+    argv = [sys.executable, "-m", "promptctl.cli", "--repo", str(cli.root), "--db", cli.db,
             "release", "--json"]
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -43,7 +43,8 @@ def test_two_processes_releasing_at_once_never_corrupt_anything(cli: Cli, exampl
 
 @pytest.mark.slow
 def test_a_process_killed_between_rows_and_tags_is_completed_by_a_rerun(cli: Cli, example_repo):
-    argv = [sys.executable, "-m", "cli", "--repo", str(cli.root), "--db", cli.db, "release"]
+    argv = [sys.executable, "-m", "promptctl.cli", "--repo", str(cli.root), "--db", cli.db,
+            "release"]
     crashed = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                              env=os.environ | {"PROMPTCTL_FAILPOINTS": "release.after-rows"})
     assert crashed.returncode == CRASH_EXIT_CODE

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from registry.errors import NotFoundError, ValidationError
-from registry.resolver import Snapshot, build_snapshot
-from registry.rollout import Rollouts
-from registry.store import Store
+from promptctl.errors import NotFoundError, ValidationError
+from promptctl.resolver import Snapshot, build_snapshot
+from promptctl.rollout import Rollouts
+from promptctl.store import Store
 from tests.conftest import Cli
 from tests.rollout_fixtures import unleash_client
 

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from registry.errors import AuthError, ConflictError
-from registry.rollout import Rollouts, _row, _write_row
-from registry.store import Store
-from registry.tokens import authenticate, hash_secret
+from promptctl.errors import AuthError, ConflictError
+from promptctl.rollout import Rollouts, _row, _write_row
+from promptctl.store import Store
+from promptctl.tokens import authenticate, hash_secret
 from tests.conftest import Cli
 
 

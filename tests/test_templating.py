@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from registry.errors import RenderError
-from registry.model import Prompt, Variable
-from registry.templating import coerce_cli_value, render_prompt
+from promptctl.errors import RenderError
+from promptctl.model import Prompt, Variable
+from promptctl.templating import coerce_cli_value, render_prompt
 
 
 def prompt(user: str, **variables: dict) -> Prompt:

@@ -1,7 +1,7 @@
 """The FastAPI application: state, error handling and middleware.
 
 Every error leaves as JSON ``{error, detail}`` with the HTTP status of
-``registry.errors.ERROR_TABLE``; invalid requests are 422, oversized bodies
+``promptctl.errors.ERROR_TABLE``; invalid requests are 422, oversized bodies
 413. A 500 means a bug, never bad input.
 """
 
@@ -18,15 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry.api.auth import Authenticator
-from registry.api.feed import ChangeFeed, default_feed
-from registry.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
-from registry.api.snapshots import SnapshotCache
-from registry.config import Settings
-from registry.errors import PromptctlError
-from registry.flags.factory import make_backend
-from registry.rollout import Rollouts
-from registry.store import Store
+from promptctl.api.auth import Authenticator
+from promptctl.api.feed import ChangeFeed, default_feed
+from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
+from promptctl.api.snapshots import SnapshotCache
+from promptctl.config import Settings
+from promptctl.errors import PromptctlError
+from promptctl.flags.factory import make_backend
+from promptctl.rollout import Rollouts
+from promptctl.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
                   description="Runtime lookup and rollout control for versioned LLM prompts.")
     app.state.api = state
     _install_error_handlers(app)
-    from registry.api.routes import router
+    from promptctl.api.routes import router
 
     app.include_router(router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body)

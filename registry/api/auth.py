@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from registry.errors import AuthError, BackendUnavailable
-from registry.store import Store
-from registry.tokens import Principal, authenticate, hash_secret
+from promptctl.errors import AuthError, BackendUnavailable
+from promptctl.store import Store
+from promptctl.tokens import Principal, authenticate, hash_secret
 
 CACHE_SECONDS = 2.0  # a revoked token stops working within this long
 

@@ -4,7 +4,7 @@
 :class:`LocalChangeFeed` is woken at once by changes made through this server
 and polls the audit table (one indexed ``max(id)`` query) to notice changes
 made by other processes, such as ``promptctl rollback`` against the database.
-On PostgreSQL, :func:`default_feed` picks ``registry.api.pg_feed.PgChangeFeed``,
+On PostgreSQL, :func:`default_feed` picks ``promptctl.api.pg_feed.PgChangeFeed``,
 woken by ``LISTEN/NOTIFY`` so that several replicas see each other's changes at
 once; it keeps this polling as the fallback while its listening connection is down.
 """
@@ -19,9 +19,9 @@ from typing import Protocol
 from sqlalchemy import func
 from sqlmodel import select
 
-from registry.errors import PromptctlError
-from registry.store import Store
-from registry.store.tables import RolloutEvent
+from promptctl.errors import PromptctlError
+from promptctl.store import Store
+from promptctl.store.tables import RolloutEvent
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,6 @@ def default_feed(store: Store) -> ChangeFeed:
     """The feed for ``store``: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
     if store.is_sqlite:
         return LocalChangeFeed(store)
-    from registry.api.pg_feed import PgChangeFeed
+    from promptctl.api.pg_feed import PgChangeFeed
 
     return PgChangeFeed(store)

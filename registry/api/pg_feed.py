@@ -1,7 +1,7 @@
 """The change feed of API replicas sharing one PostgreSQL database: LISTEN/NOTIFY.
 
 Each rollout change is announced with ``pg_notify`` in the transaction that
-commits it (``registry.store.changes``), whichever replica or CLI wrote it.
+commits it (``promptctl.store.changes``), whichever replica or CLI wrote it.
 Every replica keeps one extra connection ``LISTEN``ing on that channel, so the
 SDKs connected to any replica learn of a change within milliseconds of its
 commit. While that connection is down, the feed falls back to polling the
@@ -20,9 +20,9 @@ import time
 import psycopg
 from sqlalchemy.engine import make_url
 
-from registry.api.feed import LocalChangeFeed, cancel
-from registry.store import Store
-from registry.store.changes import CHANNEL, parse_notification
+from promptctl.api.feed import LocalChangeFeed, cancel
+from promptctl.store import Store
+from promptctl.store.changes import CHANNEL, parse_notification
 
 log = logging.getLogger(__name__)
 

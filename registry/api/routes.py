@@ -1,4 +1,4 @@
-"""HTTP endpoints (DESIGN §5): thin translations to ``registry.rollout`` and the resolver."""
+"""HTTP endpoints (DESIGN §5): thin translations to ``promptctl.rollout`` and the resolver."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
-from registry.api.app import ApiState
-from registry.api.snapshots import CachedSnapshot
-from registry.tokens import ROLES, Principal, create_token, list_tokens, revoke_token
+from promptctl.api.app import ApiState
+from promptctl.api.snapshots import CachedSnapshot
+from promptctl.tokens import ROLES, Principal, create_token, list_tokens, revoke_token
 
 router = APIRouter()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from registry.resolver import Snapshot, build_snapshot
-from registry.store import Store
+from promptctl.resolver import Snapshot, build_snapshot
+from promptctl.store import Store
 
 
 @dataclass(frozen=True)

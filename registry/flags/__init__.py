@@ -1,5 +1,5 @@
 """Flag backends: where the rollout state of each (environment, prompt) is published."""
 
-from registry.flags.base import FlagBackend, FlagState
+from promptctl.flags.base import FlagBackend, FlagState
 
 __all__ = ["FlagBackend", "FlagState"]

@@ -1,6 +1,6 @@
 """The contract between rollout control and a flag backend.
 
-Rollout control (``registry.rollout``) owns the record: versions, history and
+Rollout control (``promptctl.rollout``) owns the record: versions, history and
 audit live in the registry database. After each committed change it hands the
 new :class:`FlagState` to the configured backend. The built-in setting needs none:
 SDKs read the database's state as snapshots. The Unleash backend writes it as a
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from registry.bucketing import DEFAULT_STICKINESS
+from promptctl.bucketing import DEFAULT_STICKINESS
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 
-from registry.config import Settings
-from registry.errors import UsageError
-from registry.flags.base import FlagBackend
+from promptctl.config import Settings
+from promptctl.errors import UsageError
+from promptctl.flags.base import FlagBackend
 
 
 def make_backend(settings: Settings) -> FlagBackend | None:
@@ -21,9 +21,9 @@ def make_backend(settings: Settings) -> FlagBackend | None:
 def _unleash_backend(settings: Settings) -> FlagBackend:
     """Imported lazily: only deployments that use Unleash need its module."""
     try:
-        module = importlib.import_module("registry.flags.unleash")
+        module = importlib.import_module("promptctl.flags.unleash")
     except ModuleNotFoundError as exc:
-        if exc.name != "registry.flags.unleash":
+        if exc.name != "promptctl.flags.unleash":
             raise
         raise UsageError("the unleash flag backend is not available in this build; "
                          "set PROMPTCTL_FLAGS=builtin") from None

@@ -10,11 +10,11 @@ The flag holds at most two ``flexibleRollout`` strategies, evaluated in order:
 
 1. ``promptctl canary`` (only while there is a canary): ``rollout`` = percent, the state's
    stickiness, ``groupId`` = prompt name, and one strategy variant ``canary`` whose string
-   payload is the canary version. Same hash, same bucket as :func:`registry.bucketing.in_rollout`.
+   payload is the canary version. Same hash, same bucket as :func:`promptctl.bucketing.in_rollout`.
 2. ``promptctl stable``: 100 %, one strategy variant ``stable`` whose payload is the stable version.
 
 So ``UnleashClient.get_variant(flag)`` tells a reader which version a key gets and whether it is
-the canary (see :mod:`registry.flags.unleash_reader`). Rollback is just another publish: with no
+the canary (see :mod:`promptctl.flags.unleash_reader`). Rollback is just another publish: with no
 canary the canary strategy is deleted and everyone gets the stable variant. The flag is owned by
 promptctl: any other strategy found on it is removed, since it would change who gets what.
 The registry database stays the record of versions and audit; Unleash only serves the state.
@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from registry.errors import BackendUnavailable
-from registry.flags.base import FlagState
+from promptctl.errors import BackendUnavailable
+from promptctl.flags.base import FlagState
 
 FLAG_PREFIX = "promptctl"
 CANARY, STABLE = "canary", "stable"

@@ -6,7 +6,7 @@ pick prompt versions with it, with no promptctl server in the path::
     client = connect("https://unleash.example.com/api", client_token, app_name="my-app")
     version, variant = resolve_version(client, "production", "summarize", {"userId": user.id})
 
-``variant`` is ``"canary"`` or ``"stable"``, as in :mod:`registry.flags.unleash`, and the key
+``variant`` is ``"canary"`` or ``"stable"``, as in :mod:`promptctl.flags.unleash`, and the key
 lands on the same side as with promptctl's built-in backend (same hash, same groupId).
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from UnleashClient import UnleashClient
 
-from registry.errors import NotFoundError
-from registry.flags.unleash import CANARY, STABLE, api_url, flag_name
+from promptctl.errors import NotFoundError
+from promptctl.flags.unleash import CANARY, STABLE, api_url, flag_name
 
 
 def connect(url: str, client_token: str, *, app_name: str = "promptctl",

@@ -19,16 +19,16 @@ from typing import Any
 
 import semver
 
-from registry.bundle import resolve_bundle
-from registry.catalog import Catalog, Entry
-from registry.errors import PromptctlError
-from registry.findings import Finding
-from registry.loader import LoadResult, Located, check_refs, duplicate_findings
-from registry.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
-from registry.review.git_source import Revision, Snapshot, list_revision, released_tags
-from registry.review.lint_rules import GrowthPolicy, lint_artifact
-from registry.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
-from registry.review.semver_policy import (
+from promptctl.bundle import resolve_bundle
+from promptctl.catalog import Catalog, Entry
+from promptctl.errors import PromptctlError
+from promptctl.findings import Finding
+from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
+from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
+from promptctl.review.git_source import Revision, Snapshot, list_revision, released_tags
+from promptctl.review.lint_rules import GrowthPolicy, lint_artifact
+from promptctl.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
+from promptctl.review.semver_policy import (
     declared_bump,
     output_schema_changes,
     policy_findings,
@@ -36,7 +36,7 @@ from registry.review.semver_policy import (
     required_bump,
     tool_schema_changes,
 )
-from registry.review.textdiff import template_diff
+from promptctl.review.textdiff import template_diff
 
 SCALAR_FIELDS = ("description", "provider", "model", "backend", "uri", "embedding_model",
                  "build", "dimensions", "metadata")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from registry.errors import BackendUnavailable, NotFoundError, UsageError
-from registry.findings import Finding
-from registry.gitrepo import content_hash_in
-from registry.loader import (
+from promptctl.errors import BackendUnavailable, NotFoundError, UsageError
+from promptctl.findings import Finding
+from promptctl.gitrepo import content_hash_in
+from promptctl.loader import (
     LoadResult,
     Located,
     duplicate_findings,
@@ -31,8 +31,8 @@ from registry.loader import (
     parse_document,
     registry_files,
 )
-from registry.model import ArtifactBase, ArtifactKey, Ref
-from registry.yaml_io import FastSafeLoader
+from promptctl.model import ArtifactBase, ArtifactKey, Ref
+from promptctl.yaml_io import FastSafeLoader
 
 WORKTREE = "WORKTREE"
 DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")

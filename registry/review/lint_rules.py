@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from registry.findings import Finding
-from registry.loader import Located
-from registry.model import ArtifactBase, ModelConfig, Prompt
+from promptctl.findings import Finding
+from promptctl.loader import Located
+from promptctl.model import ArtifactBase, ModelConfig, Prompt
 
 # provider -> parameter -> (low, high); None means unbounded on that side.
 PARAM_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
@@ -96,14 +96,14 @@ def growth_findings(old: ArtifactBase | None, item: Located, policy: GrowthPolic
 
 def lint_artifact(old: ArtifactBase | None, item: Located, policy: GrowthPolicy) -> list[Finding]:
     """Every review lint rule for one new or changed artifact."""
-    from registry.review.secrets import scan_artifact
+    from promptctl.review.secrets import scan_artifact
 
     return [*scan_artifact(item), *param_range_findings(item), *growth_findings(old, item, policy)]
 
 
 def content_findings(artifacts: list[Located]) -> list[Finding]:
     """Secrets and out-of-range parameters in every artifact (what ``promptctl lint`` adds)."""
-    from registry.review.secrets import scan_artifact
+    from promptctl.review.secrets import scan_artifact
 
     findings: list[Finding] = []
     for item in artifacts:

@@ -1,4 +1,4 @@
-"""Renderers of a :class:`~registry.review.report.Report`: markdown, JSON and Rich text.
+"""Renderers of a :class:`~promptctl.review.report.Report`: markdown, JSON and Rich text.
 
 The markdown is a pull-request comment: a hidden marker (so CI can find and
 update its one sticky comment), a verdict, a summary table, findings, then one
@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from registry.findings import Finding
-from registry.review.report import ArtifactDiff, Report, ValueChange
-from registry.review.semver_policy import level_index
+from promptctl.findings import Finding
+from promptctl.review.report import ArtifactDiff, Report, ValueChange
+from promptctl.review.semver_policy import level_index
 
 MARKER = "<!-- promptctl-diff -->"
 FORMATS = ("text", "markdown", "json")

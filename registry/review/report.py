@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.findings import Finding
-from registry.model import KINDS
-from registry.review.git_source import Revision
+from promptctl.findings import Finding
+from promptctl.model import KINDS
+from promptctl.review.git_source import Revision
 
 SCHEMA_VERSION = 1
 STATUSES = ("added", "removed", "renamed", "changed", "bumped", "moved", "invalid")

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from registry.findings import Finding
-from registry.loader import Located
+from promptctl.findings import Finding
+from promptctl.loader import Located
 
 SUSPICIOUS_FIELD = re.compile(
     r"(secret|token|passw(or)?d|passwd|api[_-]?key|apikey|credential|auth|private[_-]?key)",

@@ -16,9 +16,9 @@ from typing import Any
 
 import semver
 
-from registry.findings import Finding
-from registry.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
-from registry.review.textdiff import whitespace_only
+from promptctl.findings import Finding
+from promptctl.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
+from promptctl.review.textdiff import whitespace_only
 
 LEVELS: tuple[str, ...] = ("none", "patch", "minor", "major")
 COMMON_FIELDS = ("kind", "name", "version", "description", "metadata")

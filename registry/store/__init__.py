@@ -1,5 +1,5 @@
 """Persistence: SQLModel tables behind Alembic migrations (SQLite or PostgreSQL)."""
 
-from registry.store.db import Store
+from promptctl.store.db import Store
 
 __all__ = ["Store"]

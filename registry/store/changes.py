@@ -1,7 +1,7 @@
 """Announcing committed rollout changes to other processes (PostgreSQL ``NOTIFY``).
 
 Every API replica on one PostgreSQL database ``LISTEN``s on :data:`CHANNEL`
-(``registry.api.pg_feed``). The notification is sent inside the transaction
+(``promptctl.api.pg_feed``). The notification is sent inside the transaction
 that writes the change, so PostgreSQL delivers it exactly when the change
 commits and never for a change that rolled back. SQLite has no equivalent:
 there the API polls the audit table instead.

@@ -30,7 +30,7 @@ from sqlalchemy.exc import (
 )
 from sqlmodel import Session, create_engine
 
-from registry.errors import BackendUnavailable, UsageError, ValidationError
+from promptctl.errors import BackendUnavailable, UsageError, ValidationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -39,7 +39,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _migrations_dir() -> Path:
-    import migrations
+    import promptctl.migrations as migrations
 
     return Path(migrations.__file__).resolve().parent
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from sqlalchemy import tuple_
 from sqlmodel import Session, select
 
-from registry.catalog import Catalog, Entry
-from registry.model import ArtifactBase, ArtifactKey, artifact_from_content
-from registry.store.tables import ReleaseRecord
+from promptctl.catalog import Catalog, Entry
+from promptctl.model import ArtifactBase, ArtifactKey, artifact_from_content
+from promptctl.store.tables import ReleaseRecord
 
 
 def get_release(session: Session, key: ArtifactKey) -> ReleaseRecord | None:

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from registry.api.pg_feed import libpq_conninfo
-from registry.client import Registry
-from registry.store.changes import CHANNEL
+from promptctl.api.pg_feed import libpq_conninfo
+from promptctl.client import Registry
+from promptctl.store.changes import CHANNEL
 from tests.conftest import Cli
 from tests.proof_fixtures import pg_deployed, pg_url, replicas, sdk, wait_until
 from tests.rollout_fixtures import Server, free_port

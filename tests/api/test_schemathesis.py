@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from registry.api.routes import router
+from promptctl.api.routes import router
 from tests.conftest import EXAMPLE_PROMPTS, Cli, commit_all, make_repo, pg_test_database
 from tests.proof_fixtures import deploy
 from tests.rollout_fixtures import Server, free_port

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from cli.app import app
+from promptctl.cli.app import app
 from tests.review.history import History
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.api.auth import CACHE_SECONDS
-from registry.failpoints import CRASH_EXIT_CODE
+from promptctl.api.auth import CACHE_SECONDS
+from promptctl.failpoints import CRASH_EXIT_CODE
 from tests.conftest import Cli
 from tests.proof_fixtures import database_offline, pg_deployed, pg_url, sdk
 from tests.rollout_fixtures import Server, create_token, free_port

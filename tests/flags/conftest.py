@@ -13,10 +13,10 @@ import pytest
 from UnleashClient import UnleashClient
 from UnleashClient.utils import InstanceAllowType
 
-from registry.bucketing import in_rollout
-from registry.errors import NotFoundError
-from registry.flags.unleash import UnleashFlagBackend
-from registry.flags.unleash_reader import connect
+from promptctl.bucketing import in_rollout
+from promptctl.errors import NotFoundError
+from promptctl.flags.unleash import UnleashFlagBackend
+from promptctl.flags.unleash_reader import connect
 from tests.conftest import require_service
 
 KEYS = [f"user-{i}" for i in range(10_000)]

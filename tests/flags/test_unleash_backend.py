@@ -14,11 +14,11 @@ import httpx
 import pytest
 from UnleashClient import UnleashClient
 
-from registry.bucketing import in_rollout
-from registry.errors import BackendUnavailable, NotFoundError
-from registry.flags.base import FlagState
-from registry.flags.unleash import UnleashFlagBackend, flag_name
-from registry.flags.unleash_reader import resolve_version
+from promptctl.bucketing import in_rollout
+from promptctl.errors import BackendUnavailable, NotFoundError
+from promptctl.flags.base import FlagState
+from promptctl.flags.unleash import UnleashFlagBackend, flag_name
+from promptctl.flags.unleash_reader import resolve_version
 from tests.flags.conftest import KEYS, first_key_in, wait_until
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from UnleashClient import UnleashClient
 
-pytest.importorskip("registry.rollout", reason="rollout control (promote/rollback) not merged yet")
+pytest.importorskip("promptctl.rollout", reason="rollout control (promote/rollback) not merged yet")
 
-from registry.bucketing import in_rollout
-from registry.flags.unleash_reader import resolve_version
+from promptctl.bucketing import in_rollout
+from promptctl.flags.unleash_reader import resolve_version
 from tests.conftest import Cli
 from tests.flags.conftest import KEYS, first_key_in, wait_until
 from tests.rollout_fixtures import release_versions
@@ -93,7 +93,7 @@ def test_the_sdk_can_let_an_unleash_client_pick_the_version(
 ) -> None:
     """`Registry(..., unleash=client)`: the version comes from the real Unleash server, the bundle
     from promptctl's snapshot, and the answer is the built-in backend's, key for key."""
-    from registry.client import Registry
+    from promptctl.client import Registry
     from tests.rollout_fixtures import Server, create_token, free_port
 
     env, probe = start_canary(cli, unleash_env, client)

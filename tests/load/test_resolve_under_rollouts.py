@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.bucketing import in_rollout
+from promptctl.bucketing import in_rollout
 from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow

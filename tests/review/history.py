@@ -13,9 +13,9 @@ from typing import Any
 import git
 import yaml
 
-from registry.review.diff import diff_revisions
-from registry.review.git_source import resolve_revision
-from registry.review.report import ArtifactDiff, Report
+from promptctl.review.diff import diff_revisions
+from promptctl.review.git_source import resolve_revision
+from promptctl.review.report import ArtifactDiff, Report
 from tests.conftest import commit_all
 
 MODEL = {"kind": "model", "name": "chat", "version": "1.0.0", "description": "chat model",

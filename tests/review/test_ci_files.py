@@ -6,7 +6,7 @@ import shlex
 
 import yaml
 
-from registry.review.render import MARKER
+from promptctl.review.render import MARKER
 from tests.conftest import REPO_ROOT, Cli
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "prompt-review.yml"

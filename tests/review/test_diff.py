@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.review.diff import diff_revisions
-from registry.review.git_source import WORKTREE, resolve_revision
+from promptctl.review.diff import diff_revisions
+from promptctl.review.git_source import WORKTREE, resolve_revision
 from tests.review.history import History, codes, entry
 
 
@@ -52,8 +52,8 @@ def test_deletion_is_reported_and_breaks_prompts_that_still_pin_it(history):
 
 
 def test_deleting_a_released_artifact_that_is_still_pinned_is_fine(history, tmp_path):
-    from registry.release import release
-    from registry.workspace import Workspace
+    from promptctl.release import release
+    from promptctl.workspace import Workspace
 
     release(Workspace.open(history.root, db=f"sqlite:///{tmp_path / 'r.db'}"))
     history.files.pop("kb-docs.index.yaml")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from registry.errors import NotFoundError, UsageError
-from registry.loader import load_sources
-from registry.review.git_source import (
+from promptctl.errors import NotFoundError, UsageError
+from promptctl.loader import load_sources
+from promptctl.review.git_source import (
     _PARSE_CACHE,
     LightArtifact,
     clear_caches,

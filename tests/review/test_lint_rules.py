@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from registry.loader import load_sources
-from registry.review.lint_rules import GrowthPolicy, estimate_tokens, param_range_findings
-from registry.review.secrets import scan_value
+from promptctl.loader import load_sources
+from promptctl.review.lint_rules import GrowthPolicy, estimate_tokens, param_range_findings
+from promptctl.review.secrets import scan_value
 from tests.conftest import Cli
 from tests.review.history import History, entry
 
@@ -125,7 +125,7 @@ def test_the_cheap_pre_check_never_hides_a_detect_secrets_finding(line):
     from detect_secrets.core.scan import scan_line
     from detect_secrets.settings import transient_settings
 
-    from registry.review.secrets import _plugins, could_hold_a_secret
+    from promptctl.review.secrets import _plugins, could_hold_a_secret
 
     with transient_settings({"plugins_used": _plugins()}):
         detected = list(scan_line(line))
@@ -135,6 +135,6 @@ def test_the_cheap_pre_check_never_hides_a_detect_secrets_finding(line):
 
 
 def test_plain_prose_skips_the_detector():
-    from registry.review.secrets import could_hold_a_secret
+    from promptctl.review.secrets import could_hold_a_secret
 
     assert not could_hold_a_secret("You are assistant number 42. Answer: {{ question }}")

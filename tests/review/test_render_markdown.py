@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.review.render import render_markdown
+from promptctl.review.render import render_markdown
 from tests.review.history import History
 
 GOLDEN = Path(__file__).parent / "golden" / "review.md"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from registry.review.report import Report
+from promptctl.review.report import Report
 from tests.review.history import History, codes, entry
 
 
@@ -212,8 +212,8 @@ def test_version_decreased_fails(history):
 
 
 def test_released_version_whose_file_changed_fails(history, tmp_path):
-    from registry.release import release
-    from registry.workspace import Workspace
+    from promptctl.release import release
+    from promptctl.workspace import Workspace
 
     release(Workspace.open(history.root, db=f"sqlite:///{tmp_path / 'r.db'}"))
     assert "model/chat/v1.0.0" in {t.name for t in history.repo.tags}
@@ -225,8 +225,8 @@ def test_released_version_whose_file_changed_fails(history, tmp_path):
 
 
 def test_released_version_re_added_with_other_content_fails(history, tmp_path):
-    from registry.release import release
-    from registry.workspace import Workspace
+    from promptctl.release import release
+    from promptctl.workspace import Workspace
 
     release(Workspace.open(history.root, db=f"sqlite:///{tmp_path / 'r.db'}"))
     saved = history.files.pop("kb-docs.index.yaml")

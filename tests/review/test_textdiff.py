@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.review.textdiff import template_diff, units
+from promptctl.review.textdiff import template_diff, units
 
 
 def test_rewrapped_prose_is_whitespace_only():

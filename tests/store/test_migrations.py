@@ -13,9 +13,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import registry.store.tables  # noqa: F401  (the models whose tables the migrations must create)
-from registry.store import Store
-from registry.store.db import alembic_config
+import promptctl.store.tables  # noqa: F401  (the models whose tables the migrations must create)
+from promptctl.store import Store
+from promptctl.store.db import alembic_config
 
 
 def revisions_base_to_head(url: str) -> list[str]:
@@ -76,7 +76,7 @@ def test_upgrade_at_head_is_a_no_op(db_url: str) -> None:
 OPEN_AT_GO = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from registry.store import Store
+    from promptctl.store import Store
     url, go = sys.argv[1], Path(sys.argv[2])
     deadline = time.monotonic() + 30
     while not go.exists():

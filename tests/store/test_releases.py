@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from registry.catalog import Catalog
-from registry.model import ArtifactKey
-from registry.store import Store
-from registry.store.releases import load_released
+from promptctl.catalog import Catalog
+from promptctl.model import ArtifactKey
+from promptctl.store import Store
+from promptctl.store.releases import load_released
 from tests.conftest import Cli
 
 

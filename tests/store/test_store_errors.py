@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from registry.errors import ValidationError
-from registry.store import Store
-from registry.store.tables import ApiToken
+from promptctl.errors import ValidationError
+from promptctl.store import Store
+from promptctl.store.tables import ApiToken
 
 
 def test_a_value_longer_than_its_column_is_a_validation_error_and_writes_nothing(

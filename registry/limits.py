@@ -1,0 +1,88 @@
+"""Bounds on everything a stranger can make promptctl spend: one table, one place.
+
+Registry files come from pull requests, render variables from app users, HTTP
+requests from anyone who can reach the server. Each bound below has a default
+that fits real prompts (the largest real prompt seen was 231 KB) and can be
+changed with a ``PROMPTCTL_<NAME>`` environment variable or the ``[limits]``
+table of ``promptctl.toml`` (key = the field name). The README's "Limits"
+section lists them.
+
+This module imports nothing but the standard library, so the SDK can use it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from promptctl.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Limits:
+    # files under prompts/
+    max_file_bytes: int = 1024 * 1024
+    """Largest artifact file read (bytes)."""
+    max_template_bytes: int = 512 * 1024
+    """Largest single template (UTF-8 bytes)."""
+    max_yaml_nodes: int = 100_000
+    """Most YAML nodes (scalars, sequences, mappings) in one file."""
+    max_yaml_depth: int = 64
+    """Deepest nesting of YAML collections (and of JSON Schemas) in one file."""
+    max_template_nesting: int = 16
+    """Deepest nesting of ``{% for %}``/``{% if %}``/... blocks in one template."""
+    # rendering
+    max_render_chars: int = 4 * 1024 * 1024
+    """Largest rendered output of one template (characters)."""
+    render_timeout_seconds: float = 2.0
+    """Longest time one render may take (seconds)."""
+    max_range: int = 100_000
+    """Largest ``range()`` a template may create."""
+    # HTTP server
+    header_timeout_seconds: float = 10.0
+    """Time a client has to send a request's headers (seconds)."""
+    body_timeout_seconds: float = 10.0
+    """Time a client has to send a request's body (seconds)."""
+    idle_timeout_seconds: float = 5.0
+    """Time a kept-alive connection may stay idle (seconds)."""
+
+
+DEFAULT_LIMITS = Limits()
+LIMIT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Limits))
+
+
+def limits_from(table: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> Limits:
+    """Defaults, overridden by ``table`` (``[limits]`` of promptctl.toml), then by the
+    environment (``PROMPTCTL_MAX_FILE_BYTES=...``). A bad value is a one-line UsageError
+    naming the key."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, int | float] = {}
+    for key, raw in (table or {}).items():
+        if key not in LIMIT_NAMES:
+            raise UsageError(f"promptctl.toml: [limits] has no key {key!r}; "
+                             f"known: {', '.join(LIMIT_NAMES)}")
+        values[key] = _positive(f"promptctl.toml: limits.{key}", raw, _kind(key))
+    for key in LIMIT_NAMES:
+        env_name = f"PROMPTCTL_{key.upper()}"
+        if environ.get(env_name):
+            values[key] = _positive(env_name, environ[env_name], _kind(key))
+    return replace(DEFAULT_LIMITS, **values)
+
+
+def _kind(key: str) -> type:
+    return float if key.endswith("_seconds") else int
+
+
+def _positive(where: str, raw: object, kind: type) -> int | float:
+    try:
+        if isinstance(raw, bool) or (kind is int and isinstance(raw, float)):
+            raise ValueError
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where} must be a positive {kind.__name__}, got {raw!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"{where} must be a positive {kind.__name__}, got {raw!r}")
+    return value
