@@ -221,8 +221,19 @@ def resolve_revision(root: Path, rev: str) -> Revision:
                                 capture_output=True, check=False)
         if inside.returncode != 0:
             raise NotFoundError(f"{root} is not inside a git repository")
+        _require_a_commit(root)
         raise NotFoundError(f"unknown git revision {rev!r}")
     return Revision(rev, proc.stdout.decode().strip())
+
+
+def _require_a_commit(root: Path) -> None:
+    """In a repository without commits every revision is unknown: say why, as ``release`` does."""
+    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root,
+                          capture_output=True, check=False)
+    if head.returncode != 0:
+        from promptctl.gitrepo import GitRepo  # GitPython loads only on this error path
+
+        GitRepo.discover(root).head_commit()  # raises the one "no commits yet" error
 
 
 def default_base(root: Path) -> Revision:

@@ -103,3 +103,12 @@ def test_outside_a_git_repository_is_an_error_not_a_traceback(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 3
     assert result.output.strip() == f"error: {tmp_path} is not inside a git repository"
+
+
+@pytest.mark.parametrize("args", [(), ("HEAD",), ("HEAD", "WORKTREE"), ("main", "HEAD")])
+def test_diff_in_a_repository_without_commits_says_to_commit_first(git_repo, args):
+    result = CliRunner().invoke(app, ["--repo", git_repo.working_tree_dir, "diff", *args],
+                                catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: the repository has no commits yet: "
+                                     "commit your prompts first")
