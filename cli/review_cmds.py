@@ -9,6 +9,7 @@ import typer
 from promptctl.cli.output import console, handled
 from promptctl.config import load_settings
 from promptctl.errors import CheckFailed, UsageError
+from promptctl.limits import DEFAULT_LIMITS
 from promptctl.review.diff import diff_revisions
 from promptctl.review.git_source import WORKTREE, default_base, resolve_revision
 from promptctl.review.lint_rules import GrowthPolicy
@@ -25,11 +26,20 @@ def diff(
     head: str = typer.Argument(None, help="Head revision (default: the working tree)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     check: bool = typer.Option(False, "--check", help="Exit 1 on policy or lint errors."),
+    max_chars: int = typer.Option(
+        DEFAULT_LIMITS.max_comment_chars, "--max-chars",
+        help="Markdown only: cut the report at whole blocks to fit this many characters "
+             "(0: no limit). The default fits a GitHub comment."),
+    full_report: str = typer.Option(
+        None, "--full-report",
+        help="Markdown only: where readers find the full report, named when it is cut."),
 ) -> None:
     """Show what changed in meaning between two revisions and check the semver policy."""
     with handled(fmt == "json"):
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+        if max_chars < 0:
+            raise UsageError(f"--max-chars must be 0 (no limit) or positive, got {max_chars}")
         settings = load_settings(ctx.obj.repo if ctx.obj else None)
         root = settings.root
         base_rev = resolve_revision(root, base) if base else default_base(root)
@@ -39,7 +49,7 @@ def diff(
         if fmt == "json":
             sys.stdout.write(render_json(report))
         elif fmt == "markdown":
-            sys.stdout.write(render_markdown(report))
+            sys.stdout.write(render_markdown(report, max_chars, full_report))
         else:
             print_text(report, console)
         if check and not report.passed:

@@ -78,6 +78,11 @@ class ArtifactDiff:
         return new or old or ""
 
     @property
+    def moved_path(self) -> bool:
+        """Whether the artifact's file is another one on the new side."""
+        return bool(self.old and self.new and self.old.path != self.new.path)
+
+    @property
     def sort_key(self) -> tuple[int, str]:
         return KINDS.index(self.kind), self.name
 
