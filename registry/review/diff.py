@@ -36,7 +36,7 @@ from promptctl.review.semver_policy import (
     required_bump,
     tool_schema_changes,
 )
-from promptctl.review.textdiff import template_diff
+from promptctl.review.textdiff import mark_words, template_diff
 
 SCALAR_FIELDS = ("description", "provider", "model", "backend", "uri", "embedding_model",
                  "build", "dimensions", "metadata")
@@ -323,7 +323,7 @@ def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> Non
         after = getattr(new.template, role)
         if before != after:
             lines, ws_only = template_diff(before, after)
-            entry.templates.append(TemplateDiff(role, lines, ws_only))
+            entry.templates.append(TemplateDiff(role, lines, ws_only, mark_words(lines)))
     old_vars = old.variables if old else {}
     for name in sorted(set(old_vars) | set(new.variables)):
         before, after = old_vars.get(name), new.variables.get(name)

@@ -9,12 +9,14 @@ holds no dates and no absolute paths, so it is byte-for-byte reproducible.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from promptctl.findings import Finding
 from promptctl.review.report import Affected, ArtifactDiff, Report, ValueChange
@@ -187,7 +189,7 @@ def _details(item: ArtifactDiff) -> list[str]:
         if t.whitespace_only:
             out += [f"**`template.{t.role}`**: whitespace or re-wrapping only.", ""]
         else:
-            out += [f"**`template.{t.role}`**", "", *_fenced("diff", t.lines), ""]
+            out += [f"**`template.{t.role}`**", "", *_fenced("diff", t.marked or t.lines), ""]
     if item.params:
         out += _md_table("parameter", item.params)
     if item.fields:
@@ -295,10 +297,8 @@ def _text_item(item: ArtifactDiff, console: Console) -> None:
             console.print(f"  template.{t.role}: whitespace only")
             continue
         console.print(f"  [bold]template.{t.role}[/bold]")
-        for line in t.lines:
-            style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
-            console.print(f"    [{style}]{escape(line)}[/{style}]" if style else
-                          f"    {escape(line)}")
+        for line in t.marked or t.lines:
+            console.print(_styled_line(line))
     for what, changes in (("param", item.params), ("field", item.fields), ("ref", item.refs)):
         for c in changes:
             console.print(f"  {what} {escape(c.name)}: [red]{escape(_plain(c.old))}[/red] → "
@@ -309,6 +309,20 @@ def _text_item(item: ArtifactDiff, console: Console) -> None:
         old = item.old.fingerprint if item.old else None
         new = item.new.fingerprint if item.new else None
         console.print(f"  [dim]fingerprint {(old or '-')[:16]} → {(new or '-')[:16]}[/dim]")
+
+
+_MARK = re.compile(r"(\[-.*?-\]|\{\+.*?\+\})")
+
+
+def _styled_line(line: str) -> Text:
+    """One diff line, coloured by its sign, with marked words bold and reversed."""
+    style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
+    text = Text("    ", style=style)
+    for piece in _MARK.split(line):
+        if piece:
+            marked = _MARK.fullmatch(piece) is not None
+            text.append(piece, style=f"bold reverse {style}" if marked else style)
+    return text
 
 
 def _plain(value: Any) -> str:

@@ -35,6 +35,7 @@ class TemplateDiff:
     role: str
     lines: list[str]  # unified-diff body lines: " ctx", "-old", "+new"
     whitespace_only: bool = False
+    marked: list[str] = field(default_factory=list)  # ``lines`` with [-words-] / {+words+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ class ArtifactDiff:
                      "reasons": list(self.reasons)},
             "changes": {
                 "templates": [{"role": t.role, "whitespace_only": t.whitespace_only,
-                               "diff": "\n".join(t.lines)} for t in self.templates],
+                               "diff": "\n".join(t.lines),
+                               "word_diff": "\n".join(t.marked)} for t in self.templates],
                 "params": [_change(c) for c in self.params],
                 "fields": [_change(c) for c in self.fields],
                 "refs": [_change(c) for c in self.refs],
