@@ -10,7 +10,9 @@ version whose content changed.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,8 @@ import semver
 from promptctl.findings import Finding
 from promptctl.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
 from promptctl.review.textdiff import whitespace_only
+
+_WS = re.compile(r"\s+")
 
 LEVELS: tuple[str, ...] = ("none", "patch", "minor", "major")
 COMMON_FIELDS = ("kind", "name", "version", "description", "metadata")
@@ -345,8 +349,89 @@ def _text_change(bump: Bump, what: str, before: str, after: str, level: str) -> 
     """Callers pass two different texts."""
     if whitespace_only(before, after):
         bump.need("patch", f"{what}: whitespace only")
-    else:
+        return
+    corrected = patch_level_edit(before, after)
+    if corrected is None:
         bump.need(level, f"{what} changed")
+    elif corrected:
+        bump.need("patch", f"{what}: punctuation, letter case, markup or {corrected} "
+                  "small word correction(s) only")
+    else:
+        bump.need("patch", f"{what}: punctuation, letter case or markup only")
+
+
+# -- patch-level text edits (docs/review.md, "Patch-level text edits") ---------------------------
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_LINE_MARKUP = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d+[.)][ \t]+)+", re.M)
+# Punctuation and inline markup an edit may change freely (ellipsis, dashes, curly quotes too).
+SOFT_SYMBOLS = ".,;:!?'\"()*_~`-\u2026\u2013\u2014\u2018\u2019\u201c\u201d\u00ab\u00bb"
+_EDIT_TOKEN = re.compile(r"[^\W_]+|[^\w\s" + re.escape(SOFT_SYMBOLS) + "]")
+# Words whose small edit flips the meaning ("not" → "now", "must" → "just"): never a typo fix.
+GUARDED_WORDS = frozenset((
+    "no", "not", "nor", "never", "none", "nothing", "nobody", "neither", "cannot", "can",
+    "cant", "don", "doesn", "didn", "isn", "aren", "wasn", "weren", "won", "wouldn", "shouldn",
+    "couldn", "mustn", "t", "always", "must", "should", "shall", "may", "might", "will", "would",
+    "all", "any", "only", "more", "less", "most", "least", "yes", "some", "each", "every"))
+TYPO_SHARE = 0.10  # at most this share of the text's words may be corrected ...
+TYPO_MIN_ALLOWANCE = 3  # ... or this many, whichever is more
+
+
+def patch_level_edit(old: str, new: str) -> int | None:
+    """How many words a patch-level edit corrects; ``None`` when the edit is not patch-level.
+
+    Patch-level (docs/review.md): Jinja tags unchanged; apart from whitespace,
+    punctuation, letter case and markdown markup, the same words and symbols in
+    the same order, except at most max(3, 10 %) words each corrected by a small
+    spelling fix (see :func:`small_correction`); or words only split or joined.
+    """
+    if [_WS.sub(" ", t) for t in _JINJA.findall(old)] != \
+            [_WS.sub(" ", t) for t in _JINJA.findall(new)]:
+        return None
+    a, b = _edit_tokens(old), _edit_tokens(new)
+    corrected = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        before, after = a[i1:i2], b[j1:j2]
+        if before and after and all(w.isalnum() for w in before + after) and \
+                "".join(before) == "".join(after):  # "e-mail" → "email", "everyday" → "every day"
+            corrected += 1
+        elif len(before) == len(after) and all(map(small_correction, before, after)):
+            corrected += len(before)
+        else:
+            return None
+    words = sum(t.isalnum() for t in a)
+    return corrected if corrected <= max(TYPO_MIN_ALLOWANCE, int(words * TYPO_SHARE)) else None
+
+
+def small_correction(old: str, new: str) -> bool:
+    """A spelling fix of one (case-folded) word: no digits, no guarded word, edit distance
+    (Damerau-Levenshtein, optimal string alignment) ≤ 1 for words of up to 6 letters, ≤ 2
+    for longer ones."""
+    if not (old.isalpha() and new.isalpha()) or old in GUARDED_WORDS or new in GUARDED_WORDS:
+        return False
+    return edit_distance(old, new) <= (1 if max(len(old), len(new)) <= 6 else 2)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, transpositions."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _edit_tokens(text: str) -> list[str]:
+    """Case-folded words and significant symbols; Jinja tags become one placeholder each."""
+    text = _LINE_MARKUP.sub("", _JINJA.sub(" \x00 ", text))
+    return [t.casefold() for t in _EDIT_TOKEN.findall(text)]
 
 
 def _type_of(schema: Any) -> str:
