@@ -21,15 +21,24 @@ import semver
 
 from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
-from promptctl.errors import PromptctlError
+from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
 from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
-from promptctl.review.git_source import Revision, Snapshot, list_revision, released_tags
+from promptctl.review.git_source import (
+    Revision,
+    Snapshot,
+    commit_messages,
+    list_revision,
+    released_tags,
+)
 from promptctl.review.lint_rules import GrowthPolicy, lint_artifact
 from promptctl.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
 from promptctl.review.semver_policy import (
+    BumpOverride,
     declared_bump,
+    declared_override,
+    level_index,
     output_schema_changes,
     policy_findings,
     release_findings,
@@ -128,8 +137,10 @@ def compare(
     report = Report(base.revision, head.revision)
     sides = _Sides.split(base, head)
     broken = {f.path for f in sides.new.findings if f.severity == "error"}
+    overrides = _Overrides(sides)
     for pair in pair_artifacts(sides.old.artifacts, sides.new.artifacts, sides.older_version):
-        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken)
+        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken,
+                               overrides)
         if entry is not None:
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
@@ -233,6 +244,7 @@ def _safe_version(text: str) -> semver.Version:
 def _artifact_diff(
     pair: Pair, old_catalog: Catalog, new_catalog: Catalog,
     tags: dict[str, str | None], growth: GrowthPolicy, broken: set[str],
+    overrides: _Overrides | None = None,
 ) -> ArtifactDiff | None:
     """The diff entry of one pair, ``None`` when nothing differs.
 
@@ -256,7 +268,7 @@ def _artifact_diff(
     if new is not None:
         _describe_changes(entry, old.artifact if old else None, new.artifact)
     if new is not None and status != "moved":
-        entry.findings += _check(entry, old, new, tags, growth)
+        entry.findings += _check(entry, old, new, tags, growth, overrides)
     return entry
 
 
@@ -279,7 +291,7 @@ def _fingerprint(artifact: ArtifactBase, catalog: Catalog) -> str | None:
 
 def _check(
     entry: ArtifactDiff, old: Located | None, new: Located,
-    tags: dict[str, str | None], growth: GrowthPolicy,
+    tags: dict[str, str | None], growth: GrowthPolicy, overrides: _Overrides | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     if old is not None and entry.status in ("changed", "bumped"):
@@ -287,9 +299,14 @@ def _check(
         entry.required_bump = bump.level
         entry.declared_bump = declared_bump(old.artifact.version, new.artifact.version)
         entry.reasons = bump.reasons
+        override = None
+        if overrides is not None and level_index(entry.declared_bump) < level_index(bump.level):
+            override, problems = overrides.of(entry.label, old.path, new.path)
+            findings += problems
+            entry.override = override
         tag = old.artifact.key.tag
         findings += policy_findings(old.artifact, new.artifact, new.path, bump,
-                                    tags.get(tag), tag in tags)
+                                    tags.get(tag), tag in tags, override)
     if not any(f.code == "released-modified" for f in findings):
         findings += release_findings(new.artifact, new.path, tags.get(new.artifact.key.tag))
     findings += lint_artifact(old.artifact if old else None, new, growth)
@@ -354,6 +371,28 @@ def _ref_changes(old: Prompt | None, new: Prompt) -> list[ValueChange]:
 def _ref_order(name: str) -> tuple[int, str]:
     kind, _, rest = name.partition(" ")
     return KINDS.index(kind), rest
+
+
+class _Overrides:
+    """Declared smaller bumps, read only for artifacts whose bump is too small."""
+
+    def __init__(self, sides: _Sides) -> None:
+        self._sides = sides
+        self._messages: list[tuple[str, str]] | None = None
+
+    def of(self, label: str, old_path: str, new_path: str
+           ) -> tuple[BumpOverride | None, list[Finding]]:
+        """The override declared for ``label``, or the finding saying why it is unreadable."""
+        base, head = self._sides.base, self._sides.head
+        new_text = head.texts([new_path])[new_path]
+        old_text = base.texts([old_path])[old_path] if old_path in base.files else None
+        if self._messages is None:
+            self._messages = commit_messages(head.root, base.revision, head.revision)
+        try:
+            return declared_override(label, new_text, old_text, self._messages), []
+        except ValidationError as exc:
+            return None, [Finding("error", "bump-override-invalid", new_path, exc.message,
+                                  "version", "fix or remove the override")]
 
 
 # -- indirect effects ---------------------------------------------------------------------------

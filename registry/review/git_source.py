@@ -287,6 +287,20 @@ def released_tags(root: Path) -> dict[str, str | None]:
     return tags
 
 
+def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[str, str]]:
+    """``(commit, message)`` of the commits in ``base..head``, newest first (HEAD for the
+    working tree)."""
+    if base.commit is None:
+        return []
+    out = git(root, "log", "--format=%H%x00%B%x1e", f"{base.commit}..{head.commit or 'HEAD'}")
+    pairs = []
+    for record in out.decode(errors="replace").split("\x1e"):
+        commit, sep, message = record.strip("\n").partition("\0")
+        if sep:
+            pairs.append((commit, message))
+    return pairs
+
+
 # -- sources ------------------------------------------------------------------------------------
 
 

@@ -160,8 +160,11 @@ def _summary_row(item: ArtifactDiff) -> str:
         change += f" `{item.old.path}` → `{item.new.path}`"  # type: ignore[union-attr]
     bump = "—"
     if item.required_bump:
-        ok = level_index(item.declared_bump or "none") >= level_index(item.required_bump)
-        bump = f"{item.declared_bump} / {item.required_bump} {'✅' if ok else '❌'}"
+        declared = level_index(item.declared_bump or "none")
+        ok = declared >= level_index(item.required_bump)
+        excused = item.override is not None and declared >= level_index(item.override.level)
+        mark = "✅" if ok else ("⚠️ override" if excused else "❌")
+        bump = f"{item.declared_bump} / {item.required_bump} {mark}"
     fingerprint = "—"
     if item.kind == "prompt":
         fingerprint = f"{_short(item.old.fingerprint if item.old else None)} → " \
@@ -185,6 +188,9 @@ def _details(item: ArtifactDiff) -> list[str]:
         out += [f"Required bump **{item.required_bump}** (declared {item.declared_bump}):", ""]
         out += [f"- {_md_text(r)}" for r in item.reasons] or ["- no content change"]
         out.append("")
+    if item.override:
+        o = item.override
+        out += [f"The author declared **{o.level}** ({o.source}): {_md_text(o.reason)}", ""]
     for t in item.templates:
         if t.whitespace_only:
             out += [f"**`template.{t.role}`**: whitespace or re-wrapping only.", ""]
@@ -292,6 +298,10 @@ def _text_item(item: ArtifactDiff, console: Console) -> None:
         return
     for reason in item.reasons:
         console.print(f"  [dim]{escape(reason)}[/dim]")
+    if item.override:
+        o = item.override
+        console.print(f"  [yellow]the author declared {o.level} ({escape(o.source)}): "
+                      f"{escape(o.reason)}[/yellow]")
     for t in item.templates:
         if t.whitespace_only:
             console.print(f"  template.{t.role}: whitespace only")

@@ -8,11 +8,14 @@ does not carry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.findings import Finding
 from promptctl.model import KINDS
 from promptctl.review.git_source import Revision
+
+if TYPE_CHECKING:
+    from promptctl.review.semver_policy import BumpOverride
 
 SCHEMA_VERSION = 1
 STATUSES = ("added", "removed", "renamed", "changed", "bumped", "moved", "invalid")
@@ -58,6 +61,7 @@ class ArtifactDiff:
     declared_bump: str | None = None
     required_bump: str | None = None
     reasons: list[str] = field(default_factory=list)
+    override: BumpOverride | None = None  # the author's declared smaller bump, if any
     templates: list[TemplateDiff] = field(default_factory=list)
     params: list[ValueChange] = field(default_factory=list)
     fields: list[ValueChange] = field(default_factory=list)
@@ -94,7 +98,8 @@ class ArtifactDiff:
             "old": self.old.to_dict() if self.old else None,
             "new": self.new.to_dict() if self.new else None,
             "bump": {"declared": self.declared_bump, "required": self.required_bump,
-                     "reasons": list(self.reasons)},
+                     "reasons": list(self.reasons),
+                     "override": self.override.to_dict() if self.override else None},
             "changes": {
                 "templates": [{"role": t.role, "whitespace_only": t.whitespace_only,
                                "diff": "\n".join(t.lines),

@@ -18,6 +18,7 @@ from typing import Any
 
 import semver
 
+from promptctl.errors import ValidationError
 from promptctl.findings import Finding
 from promptctl.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
 from promptctl.review.textdiff import whitespace_only
@@ -275,9 +276,13 @@ def _output_schema(bump: Bump, old: dict[str, Any] | None, new: dict[str, Any] |
 
 def policy_findings(
     old: ArtifactBase, new: ArtifactBase, path: str, bump: Bump,
-    released_hash: str | None, released: bool,
+    released_hash: str | None, released: bool, override: BumpOverride | None = None,
 ) -> list[Finding]:
-    """Check failures for one changed artifact (empty when the change is versioned right)."""
+    """Check failures for one changed artifact (empty when the change is versioned right).
+
+    A declared ``override`` no smaller than the version's bump turns "bump too
+    small" into a warning; it never excuses an unchanged or decreased version.
+    """
     what = f"{new.kind}/{new.name}"
     old_v, new_v = semver.Version.parse(old.version), semver.Version.parse(new.version)
     changed = old.content_hash() != new.content_hash()
@@ -305,10 +310,13 @@ def policy_findings(
         return findings
     declared = declared_bump(old.version, new.version)
     if level_index(declared) < level_index(bump.level):
-        findings.append(_fail(path, "bump-too-small",
-                              f"{what}: declared {declared} bump ({old.version} → {new.version}) "
-                              f"but {bump.level} is required: {'; '.join(bump.reasons)}",
-                              f"set version to {suggest_version(old.version, bump.level)}"))
+        finding = _fail(path, "bump-too-small",
+                        f"{what}: declared {declared} bump ({old.version} → {new.version}) "
+                        f"but {bump.level} is required: {'; '.join(bump.reasons)}",
+                        f"set version to {suggest_version(old.version, bump.level)}")
+        if override is not None and level_index(declared) >= level_index(override.level):
+            finding = override_finding(new, path, finding, override)
+        findings.append(finding)
     return findings
 
 
@@ -326,6 +334,84 @@ def suggest_version(version: str, level: str) -> str:
     v = semver.Version.parse(version)
     bumped = {"major": v.bump_major, "minor": v.bump_minor}.get(level, v.bump_patch)()
     return str(bumped)
+
+
+# -- declared overrides (docs/review.md, "Declaring a smaller bump") -----------------------------
+
+_FILE_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*promptctl:(.*)$", re.M)
+_FILE_OVERRIDE = re.compile(
+    r"^\s*bump=(patch|minor|major)\s+reason=(?:\"([^\"]*)\"|'([^']*)')\s*$")
+_TRAILER = re.compile(r"^promptctl-bump:[ \t]*(.*)$", re.M | re.I)
+_TRAILER_VALUE = re.compile(r"^([a-z]+)/([a-z0-9][a-z0-9._-]*)\s+(patch|minor|major):\s*(\S.*)$")
+
+
+@dataclass(frozen=True)
+class BumpOverride:
+    """An author's declaration that a change needs only ``level``, and why."""
+
+    level: str
+    reason: str
+    source: str  # "file" or "commit <short id>"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"level": self.level, "reason": self.reason, "source": self.source}
+
+
+def file_override(text: str) -> BumpOverride | None:
+    """The ``# promptctl: bump=LEVEL reason="..."`` comment of an artifact file.
+
+    A YAML comment is not content, so declaring it changes no content hash. A
+    malformed directive or an empty reason is a :class:`ValidationError`.
+    """
+    found = None
+    for match in _FILE_DIRECTIVE.finditer(text):
+        parsed = _FILE_OVERRIDE.match(match.group(1))
+        reason = (parsed.group(2) or parsed.group(3) or "").strip() if parsed else ""
+        if parsed is None or not reason:
+            raise ValidationError(f"malformed override comment {match.group(0).strip()!r}: "
+                                  "write `# promptctl: bump=patch reason=\"why\"`")
+        found = BumpOverride(parsed.group(1), reason, "file")
+    return found
+
+
+def commit_overrides(messages: list[tuple[str, str]]) -> dict[str, BumpOverride]:
+    """``Promptctl-Bump: kind/name level: reason`` trailers of ``(commit, message)`` pairs,
+    by ``kind/name``; the newest commit (first in the list) wins."""
+    found: dict[str, BumpOverride] = {}
+    for commit, message in messages:
+        for match in _TRAILER.finditer(message):
+            parsed = _TRAILER_VALUE.match(match.group(1).strip())
+            if parsed is None or parsed.group(1) not in ("prompt", "model", "tool", "index"):
+                raise ValidationError(f"malformed trailer {match.group(0).strip()!r} in commit "
+                                      f"{commit[:10]}: write `Promptctl-Bump: prompt/NAME patch: "
+                                      "why`")
+            label = f"{parsed.group(1)}/{parsed.group(2)}"
+            found.setdefault(label, BumpOverride(parsed.group(3), parsed.group(4).strip(),
+                                                 f"commit {commit[:10]}"))
+    return found
+
+
+def declared_override(label: str, new_text: str | None, old_text: str | None,
+                      messages: list[tuple[str, str]]) -> BumpOverride | None:
+    """The smaller bump the author declared for ``label`` (``kind/name``) in this change.
+
+    The file's comment counts only when this change adds or edits it (a comment
+    left from an earlier change must not excuse the next one); else a commit
+    trailer in the compared commits counts. ``release`` records what this returns.
+    """
+    in_file = file_override(new_text) if new_text else None
+    if in_file is not None and (old_text is None or file_override(old_text) != in_file):
+        return in_file
+    return commit_overrides(messages).get(label)
+
+
+def override_finding(new: ArtifactBase, path: str, finding: Finding,
+                     override: BumpOverride) -> Finding:
+    """A ``bump-too-small`` error that the author's override turns into a warning."""
+    return Finding("warning", "bump-override", path,
+                   f"{finding.message}; accepted as {override.level} by the author's override "
+                   f"({override.source}): {override.reason}", "version",
+                   "remove the override if the change is not " + override.level)
 
 
 # -- helpers ------------------------------------------------------------------------------------

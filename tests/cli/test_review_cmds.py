@@ -61,7 +61,7 @@ def test_json_format_has_the_documented_schema(history):
     assert data["summary"]["bumped"] == 2 and data["summary"]["passed"] is False
     model = next(a for a in data["artifacts"] if a["name"] == "chat")
     assert model["bump"] == {"declared": "patch", "required": "minor", "reasons": [
-        "parameter `temperature` changed from `0.2` to `0.9` → minor"]}
+        "parameter `temperature` changed from `0.2` to `0.9` → minor"], "override": None}
     assert model["changes"]["params"] == [{"name": "temperature", "old": 0.2, "new": 0.9}]
     prompt = next(a for a in data["artifacts"] if a["name"] == "support")
     assert prompt["old"]["fingerprint"] != prompt["new"]["fingerprint"]
