@@ -145,6 +145,8 @@ def compare(
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
     report.affected = _affected(report, sides)
+    report.head_prompts = {i.artifact.name for i in sides.everything("head")
+                           if i.artifact.kind == "prompt"}
     _attach_tree_findings(report, sides, tags)
     return report
 

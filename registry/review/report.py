@@ -136,6 +136,7 @@ class Report:
     artifacts: list[ArtifactDiff] = field(default_factory=list)
     affected: list[Affected] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # all of them, artifacts' included
+    head_prompts: set[str] = field(default_factory=set)  # prompt names of the new side
 
     @property
     def errors(self) -> list[Finding]:
