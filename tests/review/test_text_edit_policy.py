@@ -71,7 +71,7 @@ def test_up_to_three_small_spelling_fixes_are_patch_level(ws, data):
 @given(words, long_word, st.data())
 def test_adding_or_removing_a_word_is_not_patch_level(ws, extra, data):
     at = data.draw(st.integers(0, len(ws)))
-    longer = ws[:at] + [extra] + ws[at:]
+    longer = [*ws[:at], extra, *ws[at:]]
     assert patch_level_edit(text_of(ws), text_of(longer)) is None
     assert patch_level_edit(text_of(longer), text_of(ws)) is None
 
@@ -80,9 +80,9 @@ def test_adding_or_removing_a_word_is_not_patch_level(ws, extra, data):
 @given(words, st.data())
 def test_a_changed_jinja_tag_or_number_is_not_patch_level(ws, data):
     at = data.draw(st.integers(0, len(ws)))
-    with_tag = text_of(ws[:at] + ["{% if tier == 'gold' %}"] + ws[at:])
+    with_tag = text_of([*ws[:at], "{% if tier == 'gold' %}", *ws[at:]])
     assert patch_level_edit(with_tag, with_tag.replace("==", "!=")) is None
-    with_number = text_of(ws[:at] + ["at most 80 words"] + ws[at:])
+    with_number = text_of([*ws[:at], "at most 80 words", *ws[at:]])
     assert patch_level_edit(with_number, with_number.replace("80", "90")) is None
 
 
