@@ -55,7 +55,8 @@ def parse_allowlist(text: str, source: str = ALLOWLIST_FILE) -> Allowlist:
         entry, _, reason = line.partition("#")
         words, reason = entry.split(), reason.strip()
         if not words or not _HASH.fullmatch(words[0]) or len(words) > 2:
-            raise UsageError(f"{where}: expected `sha256:<12 hex digits> [path] # reason`, "
+            raise UsageError(f"{where}: expected `sha256:<12 hex digits>`, an optional path, "
+                             "then `# reason`; "
                              f"got {line[:80]!r}")
         if not reason:
             raise UsageError(f"{where}: {words[0]} needs a reason after `#`")
