@@ -19,7 +19,9 @@ from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
 from promptctl.loader import check_refs, load_directory
 from promptctl.model import KINDS, Prompt
+from promptctl.review.allowlist import load_allowlist
 from promptctl.review.lint_rules import content_findings
+from promptctl.review.secrets import redact_finding
 from promptctl.scaffold import init_repo, write_new
 from promptctl.templating import coerce_cli_value
 
@@ -83,11 +85,11 @@ def lint(
             raise UsageError(f"{folder} is not a folder")
         result = load_directory(folder, relative_to=ws.root)
         result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
-        result.findings.extend(content_findings(result.artifacts))
-        findings = result.findings
+        result.findings.extend(content_findings(result.artifacts, load_allowlist(ws.root)))
+        findings = [redact_finding(f) for f in result.findings]  # loader messages echo input
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))
-        failed = has_errors(findings) or (strict and bool(findings))
+        failed = has_errors(findings) or (strict and any(f.severity != "note" for f in findings))
         if failed:
             raise typer.Exit(CheckFailed("lint failed").exit_code)
 
@@ -222,10 +224,10 @@ def _tree_catalog(ws: Any) -> Catalog:
 
 def _print_findings(findings: list[Finding], count: int) -> None:
     for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
+        colour = {"error": "red", "warning": "yellow"}.get(f.severity, "blue")
         console.print(f"[{colour}]{f.severity}[/{colour}] {escape(str(f))}")
     errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.severity == "warning" for f in findings)
     console.print(f"{count} artifact(s) checked: {errors} error(s), {warnings} warning(s)")
 
 

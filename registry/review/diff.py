@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
 from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
+from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import (
     Revision,
     Snapshot,
@@ -33,6 +34,7 @@ from promptctl.review.git_source import (
     released_tags,
 )
 from promptctl.review.lint_rules import GrowthPolicy, lint_artifact
+from promptctl.review.redaction import redact_report, secret_parts
 from promptctl.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
 from promptctl.review.semver_policy import (
     BumpOverride,
@@ -60,12 +62,18 @@ class Pair:
 
 def diff_revisions(
     root: Path, base: Revision, head: Revision, registry_dir: str = "prompts",
-    growth: GrowthPolicy | None = None,
+    growth: GrowthPolicy | None = None, allowlist: Allowlist | None = None,
 ) -> Report:
-    """List both revisions from git and compare them."""
+    """List both revisions from git and compare them.
+
+    Secret findings are checked against the allowlist of ``head`` (the one the
+    change under review ships) unless ``allowlist`` is given.
+    """
     old = list_revision(root, base, registry_dir)
     new = list_revision(root, head, registry_dir)
-    return compare(old, new, released_tags(root), growth or GrowthPolicy())
+    if allowlist is None:
+        allowlist = load_allowlist(root, head)
+    return compare(old, new, released_tags(root), growth or GrowthPolicy(), allowlist)
 
 
 class LazyCatalog(Catalog):
@@ -131,16 +139,20 @@ class _Sides:
 
 
 def compare(
-    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy
+    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy,
+    allowlist: Allowlist | None = None,
 ) -> Report:
-    """The report for two revisions; ``tags`` maps release tags to content hashes."""
+    """The report for two revisions; ``tags`` maps release tags to content hashes.
+
+    Every secret in either side is redacted from the report it returns.
+    """
     report = Report(base.revision, head.revision)
     sides = _Sides.split(base, head)
     broken = {f.path for f in sides.new.findings if f.severity == "error"}
     overrides = _Overrides(sides)
     for pair in pair_artifacts(sides.old.artifacts, sides.new.artifacts, sides.older_version):
         entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken,
-                               overrides)
+                               allowlist, overrides)
         if entry is not None:
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
@@ -148,6 +160,15 @@ def compare(
     report.head_prompts = {i.artifact.name for i in sides.everything("head")
                            if i.artifact.kind == "prompt"}
     _attach_tree_findings(report, sides, tags)
+    return _mark_words(redact_report(report, secret_parts(sides.old.artifacts
+                                                          + sides.new.artifacts)))
+
+
+def _mark_words(report: Report) -> Report:
+    """Mark changed words in the redacted diff lines: marks made before redaction could
+    split a secret that changed by a few characters, and so show part of it."""
+    for item in report.artifacts:
+        item.templates = [replace(t, marked=mark_words(t.lines)) for t in item.templates]
     return report
 
 
@@ -246,7 +267,7 @@ def _safe_version(text: str) -> semver.Version:
 def _artifact_diff(
     pair: Pair, old_catalog: Catalog, new_catalog: Catalog,
     tags: dict[str, str | None], growth: GrowthPolicy, broken: set[str],
-    overrides: _Overrides | None = None,
+    allowlist: Allowlist | None = None, overrides: _Overrides | None = None,
 ) -> ArtifactDiff | None:
     """The diff entry of one pair, ``None`` when nothing differs.
 
@@ -270,7 +291,7 @@ def _artifact_diff(
     if new is not None:
         _describe_changes(entry, old.artifact if old else None, new.artifact)
     if new is not None and status != "moved":
-        entry.findings += _check(entry, old, new, tags, growth, overrides)
+        entry.findings += _check(entry, old, new, tags, growth, allowlist, overrides)
     return entry
 
 
@@ -293,7 +314,8 @@ def _fingerprint(artifact: ArtifactBase, catalog: Catalog) -> str | None:
 
 def _check(
     entry: ArtifactDiff, old: Located | None, new: Located,
-    tags: dict[str, str | None], growth: GrowthPolicy, overrides: _Overrides | None = None,
+    tags: dict[str, str | None], growth: GrowthPolicy, allowlist: Allowlist | None = None,
+    overrides: _Overrides | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     if old is not None and entry.status in ("changed", "bumped"):
@@ -311,7 +333,7 @@ def _check(
                                     tags.get(tag), tag in tags, override)
     if not any(f.code == "released-modified" for f in findings):
         findings += release_findings(new.artifact, new.path, tags.get(new.artifact.key.tag))
-    findings += lint_artifact(old.artifact if old else None, new, growth)
+    findings += lint_artifact(old.artifact if old else None, new, growth, allowlist)
     return findings
 
 
@@ -342,7 +364,7 @@ def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> Non
         after = getattr(new.template, role)
         if before != after:
             lines, ws_only = template_diff(before, after)
-            entry.templates.append(TemplateDiff(role, lines, ws_only, mark_words(lines)))
+            entry.templates.append(TemplateDiff(role, lines, ws_only))
     old_vars = old.variables if old else {}
     for name in sorted(set(old_vars) | set(new.variables)):
         before, after = old_vars.get(name), new.variables.get(name)
