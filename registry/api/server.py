@@ -139,7 +139,7 @@ def _bind_error(host: str, port: int, exc: OSError) -> UsageError | BackendUnava
     if exc.errno == errno.EADDRINUSE:
         return BackendUnavailable(f"{where}: the port is already in use")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return UsageError(f"{where}: {host} is not an address of this machine")
+        return UsageError(f"{where}: --host {host} is not an address of this machine")
     if exc.errno == errno.EACCES:
         return BackendUnavailable(f"{where}: permission denied (ports below 1024 need "
                                   "privileges)")
