@@ -61,8 +61,11 @@ def read_until_closed(sock: socket.socket, deadline: float = GENEROUS) -> bytes:
     received = b""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
+        sock.settimeout(max(end - time.monotonic(), 0.01))
         try:
             chunk = sock.recv(65536)
+        except TimeoutError:
+            break
         except ConnectionResetError:
             return received
         if not chunk:
@@ -143,6 +146,23 @@ def test_a_client_that_sends_half_a_header_line_is_disconnected(timed: Server) -
 def test_a_client_that_sends_nothing_is_disconnected(timed: Server) -> None:
     with connect(timed) as sock:
         assert read_until_closed(sock) == b""
+
+
+def test_hundreds_of_stalled_clients_are_all_dropped_and_others_still_served(timed: Server
+                                                                             ) -> None:
+    """The file descriptors a slow-loris attack takes come back within the header timeout."""
+    stalled = [connect(timed) for _ in range(200)]
+    try:
+        for sock in stalled:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 1")
+        with httpx.Client(base_url=timed.url, timeout=10) as http:
+            assert http.get("/healthz").status_code == 200
+        end = time.monotonic() + GENEROUS
+        for sock in stalled:
+            assert read_until_closed(sock, deadline=max(end - time.monotonic(), 0.1)) == b""
+    finally:
+        for sock in stalled:
+            sock.close()
 
 
 def test_headers_trickled_a_byte_at_a_time_are_cut_off(timed: Server) -> None:
