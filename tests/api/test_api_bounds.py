@@ -27,11 +27,14 @@ GENEROUS = 10.0  # the most a test waits for the server to act on a 1-second tim
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def start_server(tmp: pytest.TempPathFactory, **env: str) -> Server:
-    """A server over a fresh repository and SQLite file, with ``env`` (PROMPTCTL_...) set."""
+def start_server(tmp: pytest.TempPathFactory, toml: str = "", **env: str) -> Server:
+    """A server over a fresh repository (with ``toml`` as its promptctl.toml) and SQLite
+    file, with ``env`` (PROMPTCTL_...) set."""
     root = tmp.mktemp("bounds") / "repo"
     repo = make_repo(root)
     shutil.copytree(EXAMPLE_PROMPTS, root / "prompts")
+    if toml:
+        (root / "promptctl.toml").write_text(toml)
     commit_all(repo, "example prompts")
     server = Server(Cli(root, f"sqlite:///{root.parent / 'registry.db'}"), free_port(),
                     extra_env=env)
@@ -243,4 +246,14 @@ def test_connections_beyond_max_connections_are_closed_at_once(
     finally:
         for sock in held:
             sock.close()
+        server.stop()
+
+
+def test_limits_in_promptctl_toml_apply_to_the_server(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = start_server(tmp_path_factory, toml="[limits]\nheader_timeout_seconds = 1\n")
+    try:
+        with connect(server) as sock:  # the default (10 s) would outlast the deadline
+            assert read_until_closed(sock, deadline=5) == b""
+    finally:
         server.stop()

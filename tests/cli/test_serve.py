@@ -92,3 +92,14 @@ def test_serving_is_printed_once_the_port_is_bound(serve_args: list[str]) -> Non
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+
+
+@pytest.mark.parametrize(("toml", "words"), [
+    ('[limits]\nheader_timeout_seconds = "soon"\n', ["limits.header_timeout_seconds"]),
+    ("[limits]\nmax_connections = 0\n", ["limits.max_connections"]),
+    ("limits = 5\n", ["limits must be a table"]),
+])
+def test_bad_limits_in_promptctl_toml_stop_serve_before_it_binds(
+        serve_args: list[str], example_repo: git.Repo, toml: str, words: list[str]) -> None:
+    (Path(str(example_repo.working_tree_dir)) / "promptctl.toml").write_text(toml)
+    assert_one_error_line(run([*serve_args, "--port", "0"]), 2, *words)
