@@ -198,8 +198,8 @@ def _not_merge(node: Node) -> None:
 
 def _check_key(key: Node) -> None:
     if not isinstance(key, ScalarNode):
-        raise YamlRefused("mapping keys must be strings, not complex keys like `? [a, b]`",
-                          key.start_mark, fix="use a string key")
+        raise YamlRefused("mapping keys must be strings, not lists or mappings (a YAML "
+                          "complex key)", key.start_mark, fix="use a string key")
     if key.tag not in (STR, MERGE):
         raise YamlRefused(
             f"mapping key {key.value!r} is read as {_shown(key.tag)}, not a string "
