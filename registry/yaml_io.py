@@ -33,7 +33,10 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from promptctl.limits import DEFAULT_LIMITS, Limits
 
@@ -239,14 +242,28 @@ def _plain_resolvers() -> dict[Any, list[tuple[str, Any]]]:
             for first, resolvers in Resolver.yaml_implicit_resolvers.items()}
 
 
+class PyStrictLoader(Reader, Scanner, Parser, _BoundedComposer, SafeConstructor, Resolver):
+    """The same checks on PyYAML's pure-Python parser (used when libyaml is missing)."""
+
+    yaml_implicit_resolvers = _plain_resolvers()
+
+    def __init__(self, stream: str, limits: Limits = DEFAULT_LIMITS) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self._start_bounds(limits)
+
+
+StrictLoader: type[PyStrictLoader] = PyStrictLoader
 try:  # libyaml's event parser when PyYAML was built with it (several times faster)
     from yaml._yaml import CParser as _EventParser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
-    _EventParser = None
-
-
-if _EventParser is not None:
-    class StrictLoader(_BoundedComposer, _EventParser, SafeConstructor, Resolver):
+    pass
+else:
+    class _CStrictLoader(_BoundedComposer, _EventParser, SafeConstructor, Resolver):
         """libyaml's events, composed and checked here, constructed by PyYAML."""
 
         yaml_implicit_resolvers = _plain_resolvers()
@@ -257,29 +274,15 @@ if _EventParser is not None:
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
             self._start_bounds(limits)
-else:  # pragma: no cover
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
 
-    class StrictLoader(Reader, Scanner, Parser, _BoundedComposer,  # type: ignore[no-redef]
-                       SafeConstructor, Resolver):
-        yaml_implicit_resolvers = _plain_resolvers()
-
-        def __init__(self, stream: str, limits: Limits = DEFAULT_LIMITS) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Composer.__init__(self)
-            SafeConstructor.__init__(self)
-            Resolver.__init__(self)
-            self._start_bounds(limits)
+    StrictLoader = _CStrictLoader  # type: ignore[assignment]
 
 
-def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS,
+              loader_class: type[PyStrictLoader] | None = None) -> Any:
     """Parse one YAML document strictly; raises ``yaml.YAMLError`` (a :class:`YamlRefused`
     for data an artifact may not hold) with the line and column."""
-    loader = StrictLoader(text, limits)
+    loader = (loader_class or StrictLoader)(text, limits)
     try:
         return loader.get_single_data()
     finally:

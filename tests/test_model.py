@@ -148,7 +148,7 @@ def test_every_valid_name_and_version_make_a_tag_git_accepts():
 
 # -- git's ref-name rules, compared with git itself ---------------------------------------------
 
-ref_chars = st.sampled_from(list("ab0./-_@{}.~^:?*[\\ \t\x7f\x01\n") + ["lock", ".lock", "é"])
+ref_chars = st.sampled_from([*"ab0./-_@{}.~^:?*[\\ \t\x7f\x01\n", "lock", ".lock", "é"])
 ref_names = st.lists(ref_chars, max_size=12).map(lambda parts: "refs/tags/" + "".join(parts))
 
 

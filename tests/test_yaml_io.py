@@ -12,6 +12,8 @@ from promptctl.limits import Limits
 from promptctl.yaml_io import (
     DuplicateKeyError,
     NotText,
+    PyStrictLoader,
+    StrictLoader,
     YamlRefused,
     decode_text,
     load_yaml,
@@ -162,3 +164,24 @@ def test_bytes_that_are_not_utf8_text_are_refused(data: bytes, message: str):
 
 def test_a_utf8_byte_order_mark_is_dropped():
     assert decode_text(b"\xef\xbb\xbfkind: model\n") == "kind: model\n"
+
+
+# -- libyaml and pure Python agree --------------------------------------------------------------
+
+SAMPLES = ["a: 1\n", "a: &b {x: 1}\nc: {<<: *b, y: 2}\n", "x: !!binary aGVsbG8=\n",
+           "x: .nan\n", "? [a, b]\n: 1\n", "{1: a}\n", "a: 1\na: 2\n", "x: &a [*a]\n",
+           "n: " + "9" * 5000 + "\n", "a: " + "[" * 70 + "]" * 70 + "\n", alias_bomb(),
+           'x: "\\0"\n', "build: 2026-01-01\n", "x: <<\n", "x: [unclosed\n"]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_the_pure_python_reader_applies_the_same_rules(text: str):
+    def outcome(loader_class: type[PyStrictLoader]) -> object:
+        try:
+            return load_yaml(text, loader_class=loader_class)
+        except YamlRefused as exc:
+            return type(exc), exc.problem
+        except yaml.YAMLError:
+            return yaml.YAMLError
+
+    assert outcome(PyStrictLoader) == outcome(StrictLoader)
