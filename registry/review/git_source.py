@@ -80,7 +80,7 @@ class Snapshot:
     refused: dict[str, Finding] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
 
-    def texts(self, paths: list[str]) -> dict[str, bytes]:
+    def blobs(self, paths: list[str]) -> dict[str, bytes]:
         """Bytes of ``paths`` (not decoded: the loader decodes strictly), reading the missing
         ones with one ``git cat-file --batch``; refused files are left out."""
         paths = [p for p in paths if p not in self.refused]
@@ -92,10 +92,16 @@ class Snapshot:
                     self._texts[path] = blobs[self.files[path]]
         return {p: self._texts[p] for p in paths}
 
+    def texts(self, paths: list[str]) -> dict[str, str]:
+        """Texts of ``paths``; a refused file or one that is not UTF-8 text reads as ``""``
+        (it has no artifact, and its finding comes from :meth:`parse`)."""
+        data = self.blobs(paths)
+        return {p: _text_or_empty(data[p]) if p in data else "" for p in paths}
+
     def parse(self, paths: list[str]) -> LoadResult:
         """Fully parse and validate ``paths`` (cached by path, blob id and limits)."""
         need = [p for p in paths if _cached(p, self.files[p], self.limits) is None]
-        texts = self.texts(need)
+        texts = self.blobs(need)
         result = LoadResult()
         for path in paths:
             if path in self.refused:
@@ -112,7 +118,7 @@ class Snapshot:
         """Identity and refs only (no validation) of ``paths``: enough to match and resolve."""
         paths = [p for p in paths if p not in self.refused]
         need = [p for p in paths if (p, self.files[p]) not in _LIGHT_CACHE]
-        texts = self.texts(need)
+        texts = self.blobs(need)
         out = []
         for path in paths:
             key = (path, self.files[path])
@@ -368,6 +374,13 @@ def _worktree_snapshot(
                                else _stand_in_id(finding.path))
         refused[finding.path] = finding
     return Snapshot(root, revision, dict(sorted(files.items())), texts, refused, limits)
+
+
+def _text_or_empty(data: bytes) -> str:
+    try:
+        return decode_text(data)
+    except NotText:
+        return ""
 
 
 def _blob_id(data: bytes) -> str:
