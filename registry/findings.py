@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]  # a note never fails a check
 
 # control characters (a name ending in "\n", a key holding an escape sequence) are shown
 # escaped, so a finding is always one line and cannot drive the terminal
