@@ -83,7 +83,7 @@ def lint(
         folder = path.resolve() if path else ws.settings.registry_path
         if not folder.is_dir():
             raise UsageError(f"{folder} is not a folder")
-        result = load_directory(folder, relative_to=ws.root)
+        result = load_directory(folder, relative_to=ws.root, limits=ws.settings.limits)
         result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
         result.findings.extend(content_findings(result.artifacts, load_allowlist(ws.root)))
         findings = [redact_finding(f) for f in result.findings]  # loader messages echo input

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from promptctl.errors import UsageError
+from promptctl.limits import DEFAULT_LIMITS, Limits
 
 CONFIG_FILE = "promptctl.toml"
 STATE_DIR = ".promptctl"
@@ -30,6 +31,7 @@ class Settings:
     flags: str = "builtin"
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def registry_path(self) -> Path:
