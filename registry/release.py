@@ -49,6 +49,8 @@ from promptctl.store.releases import all_releases, delete_releases, served_keys
 from promptctl.store.tables import ReleaseRecord
 from promptctl.workspace import Workspace
 
+_PINS = "it pins"
+
 
 @dataclass(frozen=True)
 class ReleasedItem:
@@ -291,7 +293,7 @@ def _create_tags(
         for key in ready:
             blocked = sorted(pins.get(key, set()) & refused.keys())
             if blocked:
-                refused[key] = f"it pins {blocked[0]}, whose tag could not be created"
+                refused[key] = f"{_PINS} {blocked[0]}, whose tag could not be created"
             else:
                 layer.append(key)
         by_name = {new_tags[k].name: k for k in layer}
@@ -327,7 +329,8 @@ def _take_back(ws: Workspace, refused: dict[ArtifactKey, str],
 
 def _refused_error(refused: dict[ArtifactKey, str], kept: set[ArtifactKey],
                    report: ReleaseReport) -> ConflictError:
-    key = sorted(refused)[0]
+    # Name a tag git refused before one refused only because it pins that one.
+    key = min(refused, key=lambda k: (refused[k].startswith(_PINS), k))
     more = f" ({len(refused) - 1} more refused)" if len(refused) > 1 else ""
     what = ("its row is kept because a rollout serves it; a rerun retries the tag"
             if key in kept else "nothing was recorded for it")
