@@ -114,7 +114,7 @@ def release(ws: Workspace, *, dry_run: bool = False) -> ReleaseReport:
                 for loc, h in written if loc.artifact.key not in plan.adopted}
     new_tags |= {m.key: NewTag(m.key.tag, m.commit, _tag_message(m.key, m.content_hash, m.path))
                  for m in plan.missing_tags}
-    refused = _create_tags(ws, new_tags, _pins(written), releaser)
+    refused = _create_tags(ws, new_tags, _pins(tree.artifacts, set(new_tags)), releaser)
     kept = _take_back(ws, refused, {m.key for m in plan.missing_tags})
     report.items = [_item(loc, h, "released") for loc, h in written
                     if loc.artifact.key not in refused]
@@ -266,12 +266,13 @@ def _same_or_conflict(key: ArtifactKey, stored: str, ours: str) -> None:
                             f"{stored[:12]}, which differs from ours ({ours[:12]})")
 
 
-def _pins(written: list[tuple[Located, str]]) -> dict[ArtifactKey, set[ArtifactKey]]:
-    """What each written artifact pins among the others written with it."""
-    keys = {loc.artifact.key for loc, _ in written}
+def _pins(
+    artifacts: list[Located], tagging: set[ArtifactKey]
+) -> dict[ArtifactKey, set[ArtifactKey]]:
+    """What each artifact being tagged pins among the others being tagged."""
     return {loc.artifact.key: {ArtifactKey(kind, ref.name, ref.version)
-                               for kind, ref in loc.artifact.refs()} & keys
-            for loc, _ in written}
+                               for kind, ref in loc.artifact.refs()} & tagging
+            for loc in artifacts if loc.artifact.key in tagging}
 
 
 def _create_tags(
