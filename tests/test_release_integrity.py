@@ -5,14 +5,18 @@ repository is refused, and every row says who wrote the version apart from who r
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import git
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from tests.conftest import Cli, commit_all
+from tests.conftest import EXAMPLE_PROMPTS, Cli, commit_all, make_repo
 
 ALL_TAGS = {
     "prompt/support/v1.0.0", "prompt/summarize-ticket/v1.1.0", "model/support-chat/v1.0.0",
@@ -250,3 +254,54 @@ def test_history_and_show_name_the_commit_author_and_the_releaser_apart(
     assert shown["released_by"] == "Rita Releaser <rita@example.com>"
     text_out = cli("show", "support@1.1.0").stdout
     assert "by Rita Releaser" in text_out and "author:       Alice Writer" in text_out
+
+
+# -- property: whatever git refuses, rows and tags agree and a later release completes ---------
+
+FUZZ_EXAMPLES = int(os.environ.get("PROMPTCTL_FUZZ_EXAMPLES", "8"))
+BLOCKERS = st.sampled_from(["lock", "ref"])
+
+
+def _block(repo: git.Repo, tag: str, how: str) -> None:
+    if how == "ref":
+        repo.create_tag(tag.rsplit("/", 1)[0])
+    else:
+        lock = Path(repo.git_dir) / "refs/tags" / f"{tag}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text("")
+
+
+def _unblock(repo: git.Repo, tag: str, how: str) -> None:
+    if how == "ref":
+        repo.delete_tag(tag.rsplit("/", 1)[0])
+    else:
+        (Path(repo.git_dir) / "refs/tags" / f"{tag}.lock").unlink()
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blocked=st.dictionaries(st.sampled_from(sorted(ALL_TAGS)), BLOCKERS, max_size=4))
+def test_rows_and_tags_always_agree_whatever_tags_git_refuses(
+        tmp_path_factory: pytest.TempPathFactory, blocked: dict[str, str]) -> None:
+    root = tmp_path_factory.mktemp("fuzz") / "repo"
+    repo = make_repo(root)
+    shutil.copytree(EXAMPLE_PROMPTS, root / "prompts")
+    (root / ".gitignore").write_text(".promptctl/\n")
+    commit_all(repo, "example prompts")
+    cli = Cli(root, f"sqlite:///{root.parent / 'fuzz.db'}")
+    for tag, how in blocked.items():
+        _block(repo, tag, how)
+
+    result = cli("release")
+
+    assert result.exit_code == (4 if blocked else 0), result.output
+    if blocked:
+        assert "could not create tag" in one_line_error(result)
+    released = {f"{k.split('@')[0]}/v{k.split('@')[1]}" for k in release_rows(cli.db)}
+    assert released == tags(repo) & ALL_TAGS  # every row has its tag and every tag its row
+    assert not released & blocked.keys()
+
+    for tag, how in blocked.items():
+        _unblock(repo, tag, how)
+    assert cli("release").exit_code == 0
+    assert len(release_rows(cli.db)) == 6 and tags(repo) & ALL_TAGS == ALL_TAGS
