@@ -85,7 +85,7 @@ def lint(
         findings = result.findings
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))
-        failed = has_errors(findings) or (strict and bool(findings))
+        failed = has_errors(findings) or (strict and any(f.severity != "note" for f in findings))
         if failed:
             raise typer.Exit(CheckFailed("lint failed").exit_code)
 
@@ -229,10 +229,10 @@ def _tree_catalog(ws: Any) -> Catalog:
 
 def _print_findings(findings: list[Finding], count: int) -> None:
     for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
+        colour = {"error": "red", "warning": "yellow"}.get(f.severity, "blue")
         console.print(f"[{colour}]{f.severity}[/{colour}] {escape(str(f))}")
     errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.severity == "warning" for f in findings)
     console.print(f"{count} artifact(s) checked: {errors} error(s), {warnings} warning(s)")
 
 

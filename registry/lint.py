@@ -1,8 +1,9 @@
 """What ``lint`` reports, computed once: ``lint`` prints it and ``release`` refuses on it.
 
 Keeping one function for both means a file ``lint`` fails can never be released:
-loader findings (schema, templates, refs) plus the review rules (secrets,
-provider parameter ranges) in :mod:`promptctl.review.lint_rules`.
+loader findings (schema, templates, refs) plus the review rules (secrets, with
+the reviewed allowlist, and provider parameter ranges) in
+:mod:`promptctl.review.lint_rules`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ if TYPE_CHECKING:
 
 
 def lint_tree(ws: Workspace, folder: Path | None = None) -> LoadResult:
-    """Load the registry folder (or ``folder``) with every finding ``lint`` reports."""
+    """Load the registry folder (or ``folder``) with every finding ``lint`` reports.
+
+    Secrets the project's reviewed allowlist names are notes, not errors; every finding
+    is redacted, since loader messages may echo the input.
+    """
+    from promptctl.review.allowlist import load_allowlist
+    from promptctl.review.secrets import redact_finding
+
     result = ws.load_tree(folder)
-    result.findings.extend(content_findings(result.artifacts))
+    result.findings.extend(content_findings(result.artifacts, load_allowlist(ws.root)))
+    result.findings = [redact_finding(f) for f in result.findings]
     return result
 
 

@@ -127,6 +127,27 @@ def test_release_and_lint_agree_on_a_clean_tree(cli: Cli) -> None:
     assert cli("release").exit_code == 0
 
 
+def test_release_refuses_a_secret_without_repeating_it_and_releases_it_once_allowlisted(
+        cli: Cli, example_repo: git.Repo) -> None:
+    from promptctl.review.secrets import secret_hash
+
+    path = root_of(example_repo) / "prompts/support.prompt.yaml"
+    path.write_text(path.read_text().replace("Answer only", f"Token {GITHUB_TOKEN}. Answer only"))
+    commit_all(example_repo, "a token in the text")
+
+    refused = cli("release")
+    assert refused.exit_code == 2
+    assert GITHUB_TOKEN not in refused.output and "secret" in one_line_error(refused)
+    assert release_rows(cli.db) == set() and tags(example_repo) == set()
+
+    (cli.root / ".promptctl-secrets.allow").write_text(
+        f"{secret_hash(GITHUB_TOKEN)}  # a revoked token quoted on purpose\n")
+    commit_all(example_repo, "allow it")
+    assert cli("lint").exit_code == 0
+    assert cli("release").exit_code == 0
+    assert len(release_rows(cli.db)) == 6
+
+
 # -- 3. adopting pre-existing tags ------------------------------------------------------------
 
 

@@ -25,8 +25,10 @@ from promptctl.errors import PromptctlError
 from promptctl.findings import Finding
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
 from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
+from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import Revision, Snapshot, list_revision, released_tags
 from promptctl.review.lint_rules import GrowthPolicy, lint_artifact
+from promptctl.review.redaction import redact_report, secret_parts
 from promptctl.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
 from promptctl.review.semver_policy import (
     declared_bump,
@@ -51,12 +53,18 @@ class Pair:
 
 def diff_revisions(
     root: Path, base: Revision, head: Revision, registry_dir: str = "prompts",
-    growth: GrowthPolicy | None = None,
+    growth: GrowthPolicy | None = None, allowlist: Allowlist | None = None,
 ) -> Report:
-    """List both revisions from git and compare them."""
+    """List both revisions from git and compare them.
+
+    Secret findings are checked against the allowlist of ``head`` (the one the
+    change under review ships) unless ``allowlist`` is given.
+    """
     old = list_revision(root, base, registry_dir)
     new = list_revision(root, head, registry_dir)
-    return compare(old, new, released_tags(root), growth or GrowthPolicy())
+    if allowlist is None:
+        allowlist = load_allowlist(root, head)
+    return compare(old, new, released_tags(root), growth or GrowthPolicy(), allowlist)
 
 
 class LazyCatalog(Catalog):
@@ -122,20 +130,25 @@ class _Sides:
 
 
 def compare(
-    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy
+    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy,
+    allowlist: Allowlist | None = None,
 ) -> Report:
-    """The report for two revisions; ``tags`` maps release tags to content hashes."""
+    """The report for two revisions; ``tags`` maps release tags to content hashes.
+
+    Every secret in either side is redacted from the report it returns.
+    """
     report = Report(base.revision, head.revision)
     sides = _Sides.split(base, head)
     broken = {f.path for f in sides.new.findings if f.severity == "error"}
     for pair in pair_artifacts(sides.old.artifacts, sides.new.artifacts, sides.older_version):
-        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken)
+        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken,
+                               allowlist)
         if entry is not None:
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
     report.affected = _affected(report, sides)
     _attach_tree_findings(report, sides, tags)
-    return report
+    return redact_report(report, secret_parts(sides.old.artifacts + sides.new.artifacts))
 
 
 # -- matching -----------------------------------------------------------------------------------
@@ -233,6 +246,7 @@ def _safe_version(text: str) -> semver.Version:
 def _artifact_diff(
     pair: Pair, old_catalog: Catalog, new_catalog: Catalog,
     tags: dict[str, str | None], growth: GrowthPolicy, broken: set[str],
+    allowlist: Allowlist | None = None,
 ) -> ArtifactDiff | None:
     """The diff entry of one pair, ``None`` when nothing differs.
 
@@ -256,7 +270,7 @@ def _artifact_diff(
     if new is not None:
         _describe_changes(entry, old.artifact if old else None, new.artifact)
     if new is not None and status != "moved":
-        entry.findings += _check(entry, old, new, tags, growth)
+        entry.findings += _check(entry, old, new, tags, growth, allowlist)
     return entry
 
 
@@ -279,7 +293,7 @@ def _fingerprint(artifact: ArtifactBase, catalog: Catalog) -> str | None:
 
 def _check(
     entry: ArtifactDiff, old: Located | None, new: Located,
-    tags: dict[str, str | None], growth: GrowthPolicy,
+    tags: dict[str, str | None], growth: GrowthPolicy, allowlist: Allowlist | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     if old is not None and entry.status in ("changed", "bumped"):
@@ -292,7 +306,7 @@ def _check(
                                     tags.get(tag), tag in tags)
     if not any(f.code == "released-modified" for f in findings):
         findings += release_findings(new.artifact, new.path, tags.get(new.artifact.key.tag))
-    findings += lint_artifact(old.artifact if old else None, new, growth)
+    findings += lint_artifact(old.artifact if old else None, new, growth, allowlist)
     return findings
 
 

@@ -79,7 +79,7 @@ def _summary_row(item: ArtifactDiff) -> str:
         fingerprint = f"{_short(item.old.fingerprint if item.old else None)} → " \
                       f"{_short(item.new.fingerprint if item.new else None)}"
     errors = sum(f.severity == "error" for f in item.findings)
-    warnings = len(item.findings) - errors
+    warnings = sum(f.severity == "warning" for f in item.findings)
     findings = ", ".join(x for x in (f"❌ {errors}" if errors else "",
                                      f"⚠️ {warnings}" if warnings else "") if x) or "—"
     return (f"| `{item.label}` | {change} | {item.version_text} | {bump} | {fingerprint} "
@@ -136,7 +136,7 @@ def _fenced(lang: str, lines: list[str]) -> list[str]:
 
 
 def _md_finding(f: Finding) -> str:
-    icon = "❌" if f.severity == "error" else "⚠️"
+    icon = {"error": "❌", "warning": "⚠️"}.get(f.severity, "📝")
     where = f"`{f.path}`" + (f" `{f.field}`" if f.field else "")
     fix = f" — fix: {_md_text(f.fix)}" if f.fix else ""
     return f"{icon} **{f.severity}** {where}: {_md_text(f.message)}{fix}"
@@ -186,7 +186,7 @@ def print_text(report: Report, console: Console) -> None:
     if report.findings:
         console.print()
         for f in report.findings:
-            colour = "red" if f.severity == "error" else "yellow"
+            colour = {"error": "red", "warning": "yellow"}.get(f.severity, "blue")
             console.print(f"[{colour}]{f.severity}[/{colour}] {escape(str(f))}")
     colour = "red" if report.errors else "green"
     verdict = "check failed" if report.errors else "check passed"
@@ -222,4 +222,5 @@ def _text_item(item: ArtifactDiff, console: Console) -> None:
 def _plain(value: Any) -> str:
     if value is None:
         return "(unset)"
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                           ensure_ascii=False)
