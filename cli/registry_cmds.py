@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 
 from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
@@ -170,14 +170,7 @@ def render(
         data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
                 "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
 
-        def human() -> None:
-            for message in messages:
-                console.print(Panel(escape(message["content"].rstrip()), title=message["role"],
-                                    title_align="left", expand=False))
-            console.print(f"[dim]{prompt.name}@{prompt.version} "
-                          f"fingerprint {bundle.fingerprint[:16]}[/dim]")
-
-        emit(data, as_json, human)
+        emit(data, as_json, lambda: _print_messages(messages, prompt, bundle.fingerprint))
 
 
 def history(
@@ -301,6 +294,20 @@ def _print_show(data: dict[str, Any]) -> None:
         console.print(f"author:       {escape(r['author'] or 'not recorded')}")
     console.print()
     console.print(escape(dump_content(data["content"]).rstrip()))
+
+
+def _print_messages(messages: list[dict[str, Any]], prompt: Prompt, fingerprint: str) -> None:
+    """Each message's text exactly as the model receives it, under a plain role header.
+
+    Written straight to stdout, not through Rich: a panel or a console wraps and
+    crops long lines at the terminal's width, and real prompts have lines far
+    longer than any terminal.
+    """
+    for message in messages:
+        content = message["content"]
+        sys.stdout.write(f"--- {message['role']} ---\n{content}")
+        sys.stdout.write("" if content.endswith("\n") else "\n")
+    sys.stdout.write(f"--- {prompt.name}@{prompt.version} fingerprint {fingerprint[:16]} ---\n")
 
 
 def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,10 +132,12 @@ def test_the_workflows_comment_and_job_summary_hold_no_secret(leaky: Cli, tmp_pa
     repo = git.Repo(leaky.root)
     repo.git.update_ref("refs/remotes/origin/main", repo.commit("HEAD~1").hexsha)
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["review"]["steps"]
-    script = next(s for s in steps if s.get("id") == "diff")["run"]
-    script = script.replace("${{ github.base_ref }}", "main")
+    step = next(s for s in steps if s.get("id") == "diff")
+    script = step["run"].replace("${{ github.base_ref }}", "main")
+    step_env = {k: re.sub(r"\$\{\{[^}]*\}\}", "main", v) for k, v in step["env"].items()}
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs),
+    env = {**os.environ, **step_env, "GITHUB_STEP_SUMMARY": str(summary),
+           "GITHUB_OUTPUT": str(outputs),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PROMPTCTL_DB": leaky.db}
     proc = subprocess.run(["bash", "-e", "-c", script], cwd=leaky.root, env=env,
@@ -142,7 +145,7 @@ def test_the_workflows_comment_and_job_summary_hold_no_secret(leaky: Cli, tmp_pa
     assert proc.returncode == 0, proc.stderr
     assert "exit_code=1" in outputs.read_text()
     comment = (leaky.root / "review.md").read_text()
-    assert summary.read_text() == comment
-    _assert_redacted(comment, [GITHUB, JWT, OPENAI, AWS, PASSWORD])
+    for report in (comment, summary.read_text(), (leaky.root / "review-full.md").read_text()):
+        _assert_redacted(report, [GITHUB, JWT, OPENAI, AWS, PASSWORD])
     _assert_redacted(proc.stdout + proc.stderr, [])  # the job log
     assert "possible secret" in comment
