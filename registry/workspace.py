@@ -40,9 +40,9 @@ class Workspace:
 
         return Store.open(self.settings.db_url)
 
-    def load_tree(self) -> LoadResult:
-        """Load the working tree and check refs against the tree and the releases."""
-        result = load_directory(self.settings.registry_path, relative_to=self.root,
+    def load_tree(self, folder: Path | None = None) -> LoadResult:
+        """Load the working tree (or ``folder``) and check refs against it and the releases."""
+        result = load_directory(folder or self.settings.registry_path, relative_to=self.root,
                                 limits=self.settings.limits)
         released = self.released_keys()
         result.findings.extend(check_refs(result.artifacts, released.__contains__))
