@@ -76,11 +76,11 @@ def test_sdk_survives_the_server_and_a_new_one_starts_from_the_fallback(
     assert reg.get("support", key="user-7").version == before.version
 
     offline = Registry(server.url, "production", server.tokens["reader"],
-                       fallback_path=fallback)
+                       fallback_path=fallback).start()
     assert offline.get("support", key="user-7").fingerprint == before.fingerprint
     with pytest.raises(BackendUnavailable, match="no fallback snapshot"):
         Registry(server.url, "production", server.tokens["reader"],
-                 fallback_path=tmp_path / "none.json")
+                 fallback_path=tmp_path / "none.json").start()
 
     # the server comes back with a change made meanwhile: both SDKs reconnect and see it
     server.cli("promote", "support", "1.1.0", "--env", "production")
@@ -108,11 +108,11 @@ def test_bad_credentials_fail_loudly_instead_of_using_the_fallback(server: Serve
     fallback = tmp_path / "fallback.json"
     sdk(server, tmp_path, name="fallback").close()
     with pytest.raises(AuthError):
-        Registry(server.url, "production", "pct_wrong", fallback_path=fallback)
+        Registry(server.url, "production", "pct_wrong", fallback_path=fallback).start()
     with pytest.raises(PermissionDenied):
-        Registry(server.url, "production", server.tokens["reader_staging"])
+        Registry(server.url, "production", server.tokens["reader_staging"]).start()
     with pytest.raises(NotFoundError):
-        Registry(server.url, "moon", server.tokens["deployer"])
+        Registry(server.url, "moon", server.tokens["deployer"]).start()
 
 
 def test_get_is_thread_safe_while_snapshots_swap(server: Server, tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from promptctl.errors import PayloadTooLarge
+
 MAX_BODY_BYTES = 64 * 1024
 STREAM_ROUTES = frozenset({"/v1/envs/{env}/events"})
 
@@ -114,7 +116,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps({"error": "PayloadTooLarge",
+    body = json.dumps({"error": PayloadTooLarge.code,
                        "detail": f"request body larger than {limit} bytes"}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from promptctl.resolver import Snapshot, build_snapshot
+from promptctl.snapshot import Snapshot
+from promptctl.store.snapshot_builder import build_snapshot
 from promptctl.store import Store
 
 

@@ -1,4 +1,5 @@
-"""The resolver: which version each key gets, Unleash-exact, through real snapshots."""
+"""Snapshots: which version each key gets, Unleash-exact, built from the database and evaluated
+in memory (the SDK's and the API's one evaluation path)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.resolver import Snapshot, build_snapshot
+from promptctl.snapshot import Snapshot
+from promptctl.store.snapshot_builder import build_snapshot
 from promptctl.rollout import Rollouts
 from promptctl.store import Store
 from tests.conftest import Cli
@@ -50,7 +52,7 @@ def test_raising_the_percent_only_adds_keys(rollouts: Rollouts) -> None:
     assert canary_keys(canary_at(rollouts, 5), KEYS) < previous  # lowering removes keys
 
 
-def test_the_resolver_matches_unleash_client_exactly(rollouts: Rollouts, tmp_path: Path
+def test_the_snapshot_matches_unleash_client_exactly(rollouts: Rollouts, tmp_path: Path
                                                      ) -> None:
     percents = (1, 10, 33, 50, 99)
     client = unleash_client({f"support-{p}": p for p in percents}, "support", tmp_path)
