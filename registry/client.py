@@ -24,6 +24,7 @@ modules :mod:`promptctl.snapshot` and :mod:`promptctl.errors`: HTTP goes through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -220,10 +221,8 @@ class Registry:
 
             # Closing a response does not wake a thread blocked reading it; shutting the
             # socket down does, so the stream ends now rather than at the next keepalive.
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=2)
 

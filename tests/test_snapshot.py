@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.snapshot import Snapshot
-from promptctl.store.snapshot_builder import build_snapshot
 from promptctl.rollout import Rollouts
+from promptctl.snapshot import Snapshot
 from promptctl.store import Store
+from promptctl.store.snapshot_builder import build_snapshot
 from tests.conftest import Cli
 from tests.rollout_fixtures import unleash_client
 

@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass
 
 from promptctl.snapshot import Snapshot
-from promptctl.store.snapshot_builder import build_snapshot
 from promptctl.store import Store
+from promptctl.store.snapshot_builder import build_snapshot
 
 
 @dataclass(frozen=True)
