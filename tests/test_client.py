@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from promptctl.client import Registry
-from promptctl.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
+from promptctl.errors import (
+    AuthError,
+    BackendUnavailable,
+    NotFoundError,
+    PermissionDenied,
+    UsageError,
+)
 from tests.proof_fixtures import sdk, wait_until
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -153,3 +159,48 @@ def test_close_stops_the_background_thread(server: Server, tmp_path: Path) -> No
     assert wait_until(lambda: not thread.is_alive(), 5)
     # a closed registry still answers from its last snapshot
     assert reg.get("support", key="u").version == "1.0.0"
+
+
+# -- lifecycle: configure, start, close ---------------------------------------------------------
+
+
+def test_the_constructor_only_configures(tmp_path: Path) -> None:
+    """No connection and no thread until start(): an unreachable server is fine to name."""
+    threads = threading.active_count()
+    reg = Registry(f"http://127.0.0.1:{free_port()}", "production", "pct_x",
+                   fallback_path=tmp_path / "none.json", timeout=0.5)
+    assert threading.active_count() == threads and reg._thread is None
+    with pytest.raises(UsageError, match=r"call start\(\)"):
+        reg.get("support", key="u")
+    with pytest.raises(BackendUnavailable, match="no fallback snapshot"):
+        reg.start()
+    with pytest.raises(UsageError, match="not an http"):
+        Registry("ftp://example", "production")
+
+
+def test_start_falls_back_and_the_context_manager_starts_and_closes(server: Server,
+                                                                   tmp_path: Path) -> None:
+    fallback = tmp_path / "fallback.json"
+    sdk(server, tmp_path, name="fallback").close()
+    server.stop()
+    reg = Registry(server.url, "production", server.tokens["reader"], fallback_path=fallback,
+                   timeout=0.5)
+    with reg as entered:
+        assert entered is reg and reg.start() is reg  # a second start does nothing
+        assert reg.get("support", key="u").version == "1.0.0"
+        thread = reg._thread
+        assert thread is not None and thread.is_alive()
+    assert wait_until(lambda: not thread.is_alive(), 5)
+    with pytest.raises(UsageError, match="closed"):
+        reg.start()
+
+
+def test_from_snapshot_is_an_offline_registry(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "snap.json"
+    sdk(server, tmp_path, name="snap").close()
+    server.stop()
+    threads = threading.active_count()
+    with Registry.from_snapshot(path) as reg:
+        assert isinstance(reg, Registry) and reg.offline and reg._thread is None
+        assert reg.get("support", key="u").version == "1.0.0"
+        assert threading.active_count() == threads
