@@ -49,7 +49,6 @@ class ReleasedBundle:
     """
 
     def __init__(self, fingerprint: str, data: Mapping[str, Any]) -> None:
-        _check_shape(data)
         self.fingerprint = fingerprint
         self.data: Mapping[str, Any] = data
 
@@ -88,6 +87,7 @@ def _check_shape(data: Mapping[str, Any]) -> None:
 
 
 def _bundle(fingerprint: str, data: Mapping[str, Any]) -> ReleasedBundle:
+    _check_shape(data)  # also on a cache hit: a broken document fails the same way every time
     bundle = _bundles.get(fingerprint)
     if bundle is None:
         bundle = ReleasedBundle(fingerprint, data)

@@ -3,6 +3,7 @@ in memory (the SDK's and the API's one evaluation path)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,15 @@ def test_unknown_prompts_and_bad_snapshots_are_clear_errors(rollouts: Rollouts,
         Snapshot.load(tmp_path / "bad.json")
     with pytest.raises(NotFoundError):
         Snapshot.load(tmp_path / "missing.json")
+
+
+def test_a_snapshot_whose_bundle_lacks_its_model_is_refused_at_load(rollouts: Rollouts,
+                                                                    tmp_path: Path) -> None:
+    """Bundles are not validated again (they were at release), but the fields every reader
+    relies on are checked at load, so a broken file fails there and not at get()."""
+    doc = build_snapshot(rollouts.store, "production")
+    bundle = doc["prompts"]["support"]["versions"]["1.0.0"]["bundle"]
+    del bundle["model"]["provider"]
+    (tmp_path / "broken.json").write_text(json.dumps(doc))
+    with pytest.raises(ValidationError, match="invalid snapshot"):
+        Snapshot.load(tmp_path / "broken.json")
