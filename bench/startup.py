@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,17 +39,22 @@ class Case:
     target_ms: float | None = None
     env: dict[str, str] = field(default_factory=dict)
     before: Callable[[], None] | None = None  # untimed set-up before each run
-    times: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # wall ms
+    cpu: list[float] = field(default_factory=list)  # user + system ms of the process
 
     def run(self) -> None:
         if self.before is not None:
             self.before()
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTCTL_")}
         env.update(self.env)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(self.argv, env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         self.times.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+                        * 1000)
 
     @property
     def median(self) -> float:
@@ -93,6 +99,7 @@ def main() -> None:
         for case in todo:  # warm the OS's file cache and the .pyc files, untimed
             case.run()
             case.times.clear()
+            case.cpu.clear()
         for _ in range(args.runs):
             for case in todo:
                 case.run()
@@ -105,16 +112,22 @@ def main() -> None:
 
 def report(todo: list[Case], runs: int) -> None:
     baseline = todo[0].median
-    print(f"start-up, median of {runs} fresh processes each (ms); ratio to `python -c pass`")
+    cpu_baseline = statistics.median(todo[0].cpu)
+    print(f"start-up, {runs} fresh processes each: wall ms (median, min), its ratio to "
+          "`python -c pass`, and CPU ms (user + system, median) with its ratio")
     print()
-    print("| what | median ms | min ms | ratio to `python -c pass` | target ms | |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("| what | median ms | min ms | ratio to `python -c pass` | CPU ms | CPU ratio "
+          "| target ms | median within target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for case in todo:
+        cpu = statistics.median(case.cpu)
         target = f"≤ {case.target_ms:g}" if case.target_ms else "—"
         verdict = "" if case.target_ms is None else (
-            "met" if case.median <= case.target_ms else "not met")
+            "yes" if case.median <= case.target_ms else "no")
         print(f"| {case.label} | {case.median:.1f} | {min(case.times):.1f} | "
-              f"{case.median / baseline:.2f} | {target} | {verdict} |")
+              f"{case.median / baseline:.2f} | {cpu:.1f} | {cpu / cpu_baseline:.2f} | "
+              f"{target} | {verdict} |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

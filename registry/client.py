@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -41,13 +40,22 @@ from promptctl.snapshot import ResolvedBundle, Snapshot
 
 if TYPE_CHECKING:
     import http.client
+    import logging
     import socket
 
     from UnleashClient import UnleashClient
 
 __all__ = ["Registry", "ResolvedBundle"]
 
-log = logging.getLogger(__name__)
+
+
+def _log() -> logging.Logger:
+    """The SDK's logger. Everything it logs happens after start(), so ``logging`` is
+    imported then, not by an app that only imports the SDK or reads a snapshot file."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 STREAM_READ_TIMEOUT = 45.0  # the server sends a keepalive every 10 s
 MAX_BACKOFF = 5.0
@@ -242,7 +250,7 @@ class Registry:
             if self.fallback_path is None or not self.fallback_path.is_file():
                 raise BackendUnavailable(f"{exc.message}, and there is no fallback snapshot"
                                          ) from None
-            log.warning("%s; starting from %s", exc.message, self.fallback_path)
+            _log().warning("%s; starting from %s", exc.message, self.fallback_path)
             snapshot = Snapshot.load(self.fallback_path)
             if snapshot.env != self.env:
                 raise BackendUnavailable(
@@ -274,7 +282,7 @@ class Registry:
             try:
                 snapshot = self._download(server, current.etag)
             except PromptctlError as exc:
-                log.debug("snapshot refresh failed: %s", exc.message)
+                _log().debug("snapshot refresh failed: %s", exc.message)
                 if not at_least:
                     return
                 continue
@@ -285,7 +293,7 @@ class Registry:
                 self._save(snapshot)
             if self.snapshot.change_id >= at_least:
                 return
-        log.debug("change %d is not served yet; waiting for the next event", at_least)
+        _log().debug("change %d is not served yet; waiting for the next event", at_least)
 
     def _save(self, snapshot: Snapshot) -> None:
         if self.fallback_path is None:
@@ -293,7 +301,7 @@ class Registry:
         try:
             snapshot.save(self.fallback_path)
         except OSError as exc:
-            log.warning("cannot write fallback snapshot %s: %s", self.fallback_path, exc)
+            _log().warning("cannot write fallback snapshot %s: %s", self.fallback_path, exc)
 
     # -- following the event stream -----------------------------------------------------------
 
@@ -306,7 +314,7 @@ class Registry:
             try:
                 streamed = self._stream(server)
             except (PromptctlError, ValueError, *server.errors) as exc:
-                log.debug("event stream interrupted: %s", exc)
+                _log().debug("event stream interrupted: %s", exc)
             if self._stop.is_set():
                 return
             self._refresh(server)  # ETag poll while the stream is down
