@@ -13,37 +13,131 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.environment import Template
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
 from promptctl.errors import RenderError
+from promptctl.limits import Limits, limits_from
 from promptctl.model import Prompt, Variable, value_matches_type
+from promptctl.sandbox import BoundedSandbox, Budget, active
 
 # trim_blocks/lstrip_blocks: a line holding only a `{% if %}` tag leaves no blank line
 # behind, which is what authors of multi-line prompts expect.
-_ENV = SandboxedEnvironment(
+_ENV = BoundedSandbox(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
     trim_blocks=True, lstrip_blocks=True,
 )
+_OPENERS = frozenset("([{")
+_CLOSERS = frozenset(")]}")
+_PREFIX_OPERATORS = frozenset({"not", "-", "+"})
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else"})
+_BLOCKS = (nodes.For, nodes.If, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.With,
+           nodes.Block, nodes.AssignBlock, nodes.ScopedEvalContextModifier)
 
 
-def parse_template(source: str) -> nodes.Template:
-    """Parse ``source``; raises ``jinja2.TemplateSyntaxError`` (with ``lineno``)."""
-    return _ENV.parse(source)
+def expression_depth(source: str) -> tuple[int, int]:
+    """``(depth, line)`` of the most deeply nested expression: brackets, prefix operators
+    (``not``, ``-``) and ``if``/``else`` inside one tag.
+
+    Jinja's parser recurses once per level (a dozen frames per bracket), so 5,000
+    parentheses raise RecursionError; this scan reads the lexer's flat token stream
+    instead, so such a template is refused before the parser runs.
+    """
+    deepest, deepest_line = 0, 1
+    brackets = prefixes = conditions = 0
+    first_in_tag = False
+    for line, kind, value in _ENV.lex(source):
+        if kind == "whitespace":
+            continue
+        if kind in ("variable_begin", "block_begin"):
+            brackets = prefixes = conditions = 0
+            first_in_tag = kind == "block_begin"
+            continue
+        if kind == "operator" and value in _OPENERS:
+            brackets += 1
+        elif kind == "operator" and value in _CLOSERS:
+            brackets, prefixes = max(brackets - 1, 0), 0
+        elif value in _PREFIX_OPERATORS and (kind == "name" or kind == "operator"):
+            prefixes += 1
+        elif kind == "name" and value == "if" and not first_in_tag:
+            conditions += 1
+        elif kind in ("integer", "float", "string") or (kind == "name" and value not in _KEYWORDS):
+            prefixes = 0
+        first_in_tag = False
+        if brackets + prefixes + conditions > deepest:
+            deepest, deepest_line = brackets + prefixes + conditions, line
+    return deepest, deepest_line
+
+
+def parse_template(source: str, limits: Limits | None = None) -> nodes.Template:
+    """Parse ``source``; raises ``jinja2.TemplateSyntaxError`` (with ``lineno``), also for
+    expressions nested deeper than ``max_template_nesting``, never RecursionError."""
+    limit = (limits or limits_from()).max_template_nesting
+    depth, line = expression_depth(source)
+    if depth > limit:
+        raise TemplateSyntaxError(f"expression nests {depth} deep, more than "
+                                  f"max_template_nesting ({limit})", line)
+    try:
+        return _ENV.parse(source)
+    except RecursionError:
+        raise TemplateSyntaxError("template nests too deeply to parse", 1) from None
 
 
 def template_variables(source: str) -> set[str]:
     """Names a template reads from its context (loop variables excluded)."""
-    return set(meta.find_undeclared_variables(parse_template(source)))
+    ast = parse_template(source)
+    try:
+        return set(meta.find_undeclared_variables(ast))
+    except RecursionError:
+        raise TemplateSyntaxError("template nests too deeply to compile", 1) from None
 
 
 def syntax_error_message(exc: TemplateSyntaxError) -> str:
     return f"template does not parse at line {exc.lineno}: {exc.message}"
 
 
+def block_depth(ast: nodes.Node) -> int:
+    """How deeply ``{% for %}``/``{% if %}``/``{% macro %}``/... blocks nest (``elif``
+    branches count as their ``if``)."""
+    deepest, stack = 0, [(ast, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        elifs = {id(n) for n in node.elif_} if isinstance(node, nodes.If) else set()
+        for child in node.iter_child_nodes():
+            nested = isinstance(child, _BLOCKS) and id(child) not in elifs
+            stack.append((child, depth + 1 if nested else depth))
+    return deepest
+
+
+def template_complexity_findings(source: str, limits: Limits | None = None) -> list[str]:
+    """Why a template that parses can still never render (for lint): blocks nested deeper
+    than ``max_template_nesting``, or code Python refuses to compile. A template that
+    does not parse gets no message here (its syntax error is reported instead)."""
+    limits = limits or limits_from()
+    try:
+        _compiled(source, limits.max_template_nesting)
+    except TemplateSyntaxError:
+        return []
+    except RenderError as exc:
+        return [exc.message]
+    return []
+
+
 @lru_cache(maxsize=4096)
-def _compiled(source: str) -> Any:
-    return _ENV.from_string(source)
+def _compiled(source: str, max_nesting: int) -> Template:
+    """The compiled template; refuses (RenderError) one nested deeper than ``max_nesting``
+    or too deep for Python to compile; TemplateSyntaxError for bad syntax."""
+    ast = parse_template(source, Limits(max_template_nesting=max_nesting))
+    depth = block_depth(ast)
+    if depth > max_nesting:
+        raise RenderError(f"blocks nest {depth} deep, more than max_template_nesting "
+                          f"({max_nesting})")
+    try:
+        return _ENV.from_string(_ENV.bound_loops(ast))
+    except (RecursionError, SyntaxError) as exc:  # SyntaxError: Python's own nesting limits
+        reason = "recursion" if isinstance(exc, RecursionError) else exc.msg
+        raise RenderError(f"template nests too deeply to compile ({reason})") from None
 
 
 def check_values(variables: dict[str, Variable], values: dict[str, Any]) -> dict[str, Any]:
@@ -70,23 +164,60 @@ def check_values(variables: dict[str, Variable], values: dict[str, Any]) -> dict
     return merged
 
 
-def render_prompt(prompt: Prompt, values: dict[str, Any]) -> list[dict[str, str]]:
-    """Render ``prompt`` to chat messages ``[{role, content}]``."""
+def render_prompt(prompt: Prompt, values: dict[str, Any],
+                  limits: Limits | None = None) -> list[dict[str, str]]:
+    """Render ``prompt`` to chat messages ``[{role, content}]``.
+
+    ``limits`` bounds the render (output size, time, ``range()``, nesting); by default
+    :func:`promptctl.limits.limits_from`, i.e. the defaults and ``PROMPTCTL_*`` variables.
+    """
+    limits = limits or limits_from()
     context = check_values(prompt.variables, values)
-    messages = []
-    for role, source in prompt.template.parts():
-        try:
-            content = _compiled(source).render(context)
-        except SecurityError as exc:
-            raise RenderError(f"template {role} refused by the sandbox: {exc}") from None
-        except UndefinedError as exc:
-            raise RenderError(f"template {role}: {exc.message}") from None
-        except TemplateSyntaxError as exc:
-            raise RenderError(f"template {role}: {syntax_error_message(exc)}") from None
-        except Exception as exc:  # a filter failing on a value, e.g. int("x")
-            raise RenderError(f"template {role} failed: {type(exc).__name__}: {exc}") from None
-        messages.append({"role": role, "content": content})
-    return messages
+    budget = Budget(limits)
+    with active(budget):
+        return [{"role": role, "content": _render_part(role, source, context, budget)}
+                for role, source in prompt.template.parts()]
+
+
+def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget) -> str:
+    try:
+        template = _compiled(source, budget.limits.max_template_nesting)
+        budget.built = 0
+        return _stream(template, context, budget)
+    except RenderError as exc:
+        raise RenderError(f"template {role}: {exc.message}") from None
+    except SecurityError as exc:
+        raise RenderError(f"template {role} refused by the sandbox: {exc}") from None
+    except UndefinedError as exc:
+        raise RenderError(f"template {role}: {exc.message}") from None
+    except TemplateSyntaxError as exc:
+        raise RenderError(f"template {role}: {syntax_error_message(exc)}") from None
+    except RecursionError:
+        raise RenderError(f"template {role} recurses too deeply (a macro calling itself?)") \
+            from None
+    except Exception as exc:  # a filter failing on a value, e.g. int("x")
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        raise RenderError(f"template {role} failed: {type(exc).__name__}: {message}") from None
+
+
+def _stream(template: Template, context: dict[str, Any], budget: Budget) -> str:
+    """Render chunk by chunk, stopping as soon as the output passes ``max_render_chars``,
+    so a runaway template never holds more than the cap in memory."""
+    cap = budget.limits.max_render_chars
+    chunks: list[str] = []
+    total = 0
+    stream = template.generate(context)
+    try:
+        for chunk in stream:
+            total += len(chunk)
+            if total > cap:
+                raise RenderError(f"output is longer than {cap} characters "
+                                  "(limit max_render_chars)")
+            budget.tick()
+            chunks.append(chunk)
+    finally:
+        stream.close()
+    return "".join(chunks)
 
 
 def coerce_cli_value(decl: Variable | None, text: str) -> Any:
