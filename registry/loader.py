@@ -36,7 +36,11 @@ from promptctl.model import (
     Prompt,
     suffix_of,
 )
-from promptctl.templating import syntax_error_message, template_variables
+from promptctl.templating import (
+    syntax_error_message,
+    template_complexity_findings,
+    template_variables,
+)
 from promptctl.yaml_io import NotText, YamlRefused, decode_text, load_yaml, yaml_error_message
 
 MAX_PATH_LENGTH = 512
@@ -319,7 +323,10 @@ def _template_findings(path: str, prompt: Prompt, limits: Limits) -> list[Findin
     used: set[str] = set()
     for role, source in prompt.template.parts():
         try:
-            used |= template_variables(source)
+            used |= template_variables(source, limits)
+            findings.extend(_error(path, "template-complexity", message, f"template.{role}",
+                                   "nest fewer blocks and brackets")
+                            for message in template_complexity_findings(source, limits))
         except TemplateSyntaxError as exc:
             findings.append(_error(path, "template-syntax", syntax_error_message(exc),
                                    f"template.{role}", "fix the Jinja2 syntax"))

@@ -23,12 +23,14 @@ import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import update_wrapper
 from types import BuiltinMethodType
 from typing import Any
 
 from jinja2 import nodes, pass_context
-from jinja2.runtime import Context
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
     SandboxedEscapeFormatter,
@@ -51,6 +53,7 @@ _UNMEASURED_FILTERS = frozenset({
     "reject", "rejectattr", "reverse", "round", "select", "selectattr", "slice", "sort",
     "unique",
 })
+TOO_MUCH_TEXT = "template produces more than {} characters of text (limit max_render_chars)"
 _TICK_EVERY = 4096  # values measured between two clock checks inside one measurement
 
 
@@ -77,8 +80,7 @@ class Budget:
         """Count text that expressions produce (inside macros and ``{% set %}`` blocks too)."""
         self.built += size
         if self.built > self.limits.max_render_chars:
-            raise RenderError(f"template builds more than {self.limits.max_render_chars} "
-                              "characters of text (limit max_render_chars)")
+            raise RenderError(TOO_MUCH_TEXT.format(self.limits.max_render_chars))
 
 
 _BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("promptctl_render_budget",
@@ -117,17 +119,24 @@ def size_of(value: Any, budget: Budget) -> int:
         return len(value)
     cap = budget.limits.max_render_chars
     total, seen, stack = 0, 0, [value]
+    open_namespaces: set[int] = set()  # a namespace may hold itself: print shows it once
     while stack and total <= cap:
         item = stack.pop()
         seen += 1
         if seen % _TICK_EVERY == 0:
             budget.tick()
-        if isinstance(item, (str, bytes)):
+        if isinstance(item, _Leave):
+            open_namespaces.discard(item.namespace)
+        elif isinstance(item, (str, bytes)):
             total += len(item)
         elif isinstance(item, range):
             total += 24
         elif isinstance(item, Namespace):
-            stack.append(object.__getattribute__(item, "_Namespace__attrs"))
+            total += 12
+            if id(item) not in open_namespaces:
+                open_namespaces.add(id(item))
+                stack.append(_Leave(id(item)))
+                stack.append(object.__getattribute__(item, "_Namespace__attrs"))
         elif isinstance(item, Mapping):
             total += 2 + 4 * len(item)
             if total <= cap:
@@ -142,6 +151,13 @@ def size_of(value: Any, budget: Budget) -> int:
         else:
             total += 8
     return total
+
+
+@dataclass(frozen=True)
+class _Leave:
+    """Marks, on :func:`size_of`'s stack, the end of a namespace's contents."""
+
+    namespace: int
 
 
 def _nesting_of(value: Any, budget: Budget) -> int:
@@ -373,11 +389,23 @@ def bounded_range(*args: int) -> range:
 _ITER_FILTER = "promptctl_loop"
 
 
+class _CodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to a call the sandbox measures (Jinja joins it unchecked)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_concat(context, (")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox (templates cannot change an app's lists and dicts, e.g.
     double a list with ``extend`` in a loop) with every growth and every loop bounded."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _CodeGenerator
 
     def __init__(self, **options: Any) -> None:
         super().__init__(finalize=self._measure_output, **options)
@@ -407,6 +435,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         budget.tick()
         check_binop(operator, left, right, budget)
         return super().call_binop(context, operator, left, right)
+
+    def bounded_concat(self, context: Context, parts: tuple[Any, ...]) -> str:
+        """``a ~ b ~ ...``, refused when the joined text would pass the cap."""
+        budget = _budget()
+        budget.tick()
+        budget.refuse_over(sum(size_of(part, budget) for part in parts), "'~'")
+        return markup_join(parts) if context.eval_ctx.autoescape else str_join(parts)
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         budget = _budget()

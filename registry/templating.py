@@ -9,6 +9,7 @@ error, never an empty string sent to a model).
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +20,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from promptctl.errors import RenderError
 from promptctl.limits import Limits, limits_from
 from promptctl.model import Prompt, Variable, value_matches_type
-from promptctl.sandbox import BoundedSandbox, Budget, active
+from promptctl.sandbox import TOO_MUCH_TEXT, BoundedSandbox, Budget, active
 
 # trim_blocks/lstrip_blocks: a line holding only a `{% if %}` tag leaves no blank line
 # behind, which is what authors of multi-line prompts expect.
@@ -83,9 +84,9 @@ def parse_template(source: str, limits: Limits | None = None) -> nodes.Template:
         raise TemplateSyntaxError("template nests too deeply to parse", 1) from None
 
 
-def template_variables(source: str) -> set[str]:
+def template_variables(source: str, limits: Limits | None = None) -> set[str]:
     """Names a template reads from its context (loop variables excluded)."""
-    ast = parse_template(source)
+    ast = parse_template(source, limits)
     try:
         return set(meta.find_undeclared_variables(ast))
     except RecursionError:
@@ -169,14 +170,29 @@ def render_prompt(prompt: Prompt, values: dict[str, Any],
     """Render ``prompt`` to chat messages ``[{role, content}]``.
 
     ``limits`` bounds the render (output size, time, ``range()``, nesting); by default
-    :func:`promptctl.limits.limits_from`, i.e. the defaults and ``PROMPTCTL_*`` variables.
+    :func:`render_limits`: the defaults and ``PROMPTCTL_*`` environment variables.
     """
-    limits = limits or limits_from()
+    limits = limits or render_limits()
     context = check_values(prompt.variables, values)
     budget = Budget(limits)
     with active(budget):
         return [{"role": role, "content": _render_part(role, source, context, budget)}
                 for role, source in prompt.template.parts()]
+
+
+_RENDER_ENV = tuple(f"PROMPTCTL_{name.upper()}" for name in (
+    "max_render_chars", "render_timeout_seconds", "max_range", "max_template_nesting"))
+
+
+def render_limits() -> Limits:
+    """``limits_from()`` for rendering, re-read only when a render variable changes: an app
+    renders on its hot path and must not re-parse the environment each time."""
+    return _limits_for(tuple(os.environ.get(name) for name in _RENDER_ENV))
+
+
+@lru_cache(maxsize=8)
+def _limits_for(render_env: tuple[str | None, ...]) -> Limits:
+    return limits_from()
 
 
 def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget) -> str:
@@ -206,14 +222,14 @@ def _stream(template: Template, context: dict[str, Any], budget: Budget) -> str:
     cap = budget.limits.max_render_chars
     chunks: list[str] = []
     total = 0
-    stream = template.generate(context)
+    # root_render_func is what Template.generate() runs, minus its traceback rewriting,
+    # which is of no use here: every error becomes a one-line RenderError.
+    stream = template.root_render_func(template.new_context(context))
     try:
         for chunk in stream:
             total += len(chunk)
             if total > cap:
-                raise RenderError(f"output is longer than {cap} characters "
-                                  "(limit max_render_chars)")
-            budget.tick()
+                raise RenderError(TOO_MUCH_TEXT.format(cap))
             chunks.append(chunk)
     finally:
         stream.close()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from promptctl.bundle import Bundle, resolve_bundle
 from promptctl.catalog import Catalog, Entry
+from promptctl.errors import RenderError
 from promptctl.model import artifact_from_content
 
 MODEL = {"kind": "model", "name": "chat", "version": "1.0.0", "description": "chat",
@@ -62,3 +68,54 @@ def test_bundle_round_trips_through_its_dict():
 def test_bundle_renders_its_prompt():
     messages = bundle().render(customer="Ann", order_id="42")
     assert messages[1]["content"] == "Customer Ann asks about order 42."
+
+
+def hostile_bundle(template: str) -> Bundle:
+    """A bundle as an app receives it from a snapshot, with a hostile user template."""
+    data = bundle().to_dict()
+    data["prompt"] = data["prompt"] | {"template": {"user": template}}
+    return Bundle.from_dict(data)
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ customer * 10**10 }}", "'*' would build about 30000000000 characters"),
+    ("{{ (customer|length) ** 999999999 }}", "'**' would build an integer"),
+    ("{{ (customer|list) * 100000000 }}", "'*' would build about"),
+    ("{{ " + "(" * 5000 + "customer" + ")" * 5000 + " }}", "expression nests 5000 deep"),
+    ("{{ customer" + "|trim" * 5000 + " }}", "template nests too deeply to compile"),
+    ("{% for i in [1] %}" * 25 + "{{ customer }}" + "{% endfor %}" * 25,
+     "blocks nest 25 deep"),
+])
+def test_an_app_rendering_a_hostile_bundle_gets_a_render_error(template: str, message: str):
+    with pytest.raises(RenderError, match=re.escape(message)) as info:
+        hostile_bundle(template).render(customer="Ann")
+    assert "\n" not in info.value.message
+
+
+def test_an_app_changes_render_limits_with_environment_variables(
+        monkeypatch: pytest.MonkeyPatch):
+    wide = hostile_bundle("{{ customer * 1000 }}")
+    assert len(wide.render(customer="Ann")[-1]["content"]) == 3000
+    monkeypatch.setenv("PROMPTCTL_MAX_RENDER_CHARS", "2000")
+    with pytest.raises(RenderError, match=r"more than max_render_chars \(2000\)"):
+        wide.render(customer="Ann")
+    monkeypatch.setenv("PROMPTCTL_RENDER_TIMEOUT_SECONDS", "0.1")
+    spin = hostile_bundle("{% for a in range(300) %}{% for b in range(300) %}"
+                          "{% for c in range(300) %}{% endfor %}{% endfor %}{% endfor %}")
+    with pytest.raises(RenderError, match=r"longer than 0.1 s"):
+        spin.render(customer="Ann")
+
+
+def test_limits_bound_each_render_in_its_own_thread():
+    """The deadline is per render (a context variable), so a spinning render in one thread
+    does not stop a quick one in another."""
+    spin = hostile_bundle("{% for a in range(300) %}{% for b in range(300) %}"
+                          "{% for c in range(300) %}{% endfor %}{% endfor %}{% endfor %}")
+    quick = bundle()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(spin.render, customer="Ann")
+        results = [pool.submit(quick.render, customer="Ann", order_id="1") for _ in range(20)]
+        assert all(r.result()[1]["content"] == "Customer Ann asks about order 1."
+                   for r in results)
+        with pytest.raises(RenderError, match="render_timeout_seconds"):
+            slow.result()
