@@ -17,11 +17,12 @@ from promptctl.cli.output import console, emit, handled, print_json, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
+from promptctl.limits import limits_from
 from promptctl.lint import lint_tree
 from promptctl.loader import load_directory
 from promptctl.model import KINDS, Prompt
 from promptctl.scaffold import init_repo, write_new
-from promptctl.templating import coerce_cli_value
+from promptctl.templating import coerce_cli_value, render_prompt
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
 
@@ -166,7 +167,7 @@ def render(
         assert isinstance(prompt, Prompt)
         values = _read_vars(prompt, var, vars_file)
         bundle = resolve_bundle(prompt, catalog)
-        messages = bundle.render(**values)
+        messages = render_prompt(prompt, values, limits_from())  # the limits as of now
         data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
                 "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
 

@@ -9,7 +9,7 @@ error, never an empty string sent to a model).
 from __future__ import annotations
 
 import json
-import os
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -18,7 +18,7 @@ from jinja2.environment import Template
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from promptctl.errors import RenderError
-from promptctl.limits import Limits, limits_from
+from promptctl.limits import DEFAULT_LIMITS, Limits, limits_from
 from promptctl.model import Prompt, Variable, value_matches_type
 from promptctl.sandbox import TOO_MUCH_TEXT, BoundedSandbox, Budget, active
 
@@ -180,19 +180,28 @@ def render_prompt(prompt: Prompt, values: dict[str, Any],
                 for role, source in prompt.template.parts()]
 
 
-_RENDER_ENV = tuple(f"PROMPTCTL_{name.upper()}" for name in (
-    "max_render_chars", "render_timeout_seconds", "max_range", "max_template_nesting"))
+_LIMITS_RECHECK_SECONDS = 1.0
+_render_limits: tuple[float, Limits] = (float("-inf"), DEFAULT_LIMITS)
 
 
 def render_limits() -> Limits:
-    """``limits_from()`` for rendering, re-read only when a render variable changes: an app
-    renders on its hot path and must not re-parse the environment each time."""
-    return _limits_for(tuple(os.environ.get(name) for name in _RENDER_ENV))
+    """``limits_from()`` (defaults and ``PROMPTCTL_*`` variables), re-read at most once a
+    second: an app renders on its hot path, and parsing the environment would cost more
+    than the render. An app that changes a variable at runtime sees it within a second."""
+    global _render_limits
+    read_at, limits = _render_limits
+    now = time.monotonic()
+    if now - read_at >= _LIMITS_RECHECK_SECONDS:
+        limits = limits_from()
+        _render_limits = (now, limits)
+    return limits
 
 
-@lru_cache(maxsize=8)
-def _limits_for(render_env: tuple[str | None, ...]) -> Limits:
-    return limits_from()
+def refresh_render_limits() -> Limits:
+    """Re-read the render limits now (e.g. right after an app sets ``PROMPTCTL_*``)."""
+    global _render_limits
+    _render_limits = (time.monotonic(), limits_from())
+    return _render_limits[1]
 
 
 def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget) -> str:

@@ -10,7 +10,9 @@ import pytest
 from promptctl.bundle import Bundle, resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.errors import RenderError
+from promptctl.limits import DEFAULT_LIMITS
 from promptctl.model import artifact_from_content
+from promptctl.templating import refresh_render_limits
 
 MODEL = {"kind": "model", "name": "chat", "version": "1.0.0", "description": "chat",
          "provider": "openai", "model": "gpt-4o-mini",
@@ -97,13 +99,17 @@ def test_an_app_changes_render_limits_with_environment_variables(
     wide = hostile_bundle("{{ customer * 1000 }}")
     assert len(wide.render(customer="Ann")[-1]["content"]) == 3000
     monkeypatch.setenv("PROMPTCTL_MAX_RENDER_CHARS", "2000")
+    refresh_render_limits()  # else read again within a second
     with pytest.raises(RenderError, match=r"more than max_render_chars \(2000\)"):
         wide.render(customer="Ann")
     monkeypatch.setenv("PROMPTCTL_RENDER_TIMEOUT_SECONDS", "0.1")
+    refresh_render_limits()
     spin = hostile_bundle("{% for a in range(300) %}{% for b in range(300) %}"
                           "{% for c in range(300) %}{% endfor %}{% endfor %}{% endfor %}")
     with pytest.raises(RenderError, match=r"longer than 0.1 s"):
         spin.render(customer="Ann")
+    monkeypatch.undo()
+    assert refresh_render_limits() == DEFAULT_LIMITS
 
 
 def test_limits_bound_each_render_in_its_own_thread():
