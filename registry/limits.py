@@ -32,7 +32,8 @@ class Limits:
     max_yaml_depth: int = 64
     """Deepest nesting of YAML collections (and of JSON Schemas) in one file."""
     max_template_nesting: int = 16
-    """Deepest nesting of ``{% for %}``/``{% if %}``/... blocks in one template."""
+    """Deepest nesting of ``{% for %}``/``{% if %}``/... blocks in one template, and of
+    brackets and prefix operators in one expression."""
     # rendering
     max_render_chars: int = 4 * 1024 * 1024
     """Largest rendered output of one template (characters)."""

@@ -97,13 +97,17 @@ def test_render_limits_come_from_the_environment(repo: Cli):
     ("{% if x %}" * 5000 + "{% endif %}" * 5000, "template nests too deeply to parse"),
     ("{{ " + " + ".join(["x"] * 5000) + " }}", "template nests too deeply to compile"),
 ])
-def test_lint_and_release_refuse_templates_that_can_never_render(repo: Cli, template: str,
+def test_lint_diff_and_release_refuse_templates_that_can_never_render(repo: Cli, template: str,
                                                                  message: str):
+    commit_all(git.Repo(repo.root), "base")
     hostile_prompt(repo.root, "deep", template)
     commit_all(git.Repo(repo.root), "deep template")
     lint = repo("lint")
     assert lint.exit_code == 1
     assert message in lint.stdout + lint.stderr
-    release = repo("release", "--json")
-    assert "Traceback" not in release.output
+    check = repo("diff", "--check", "HEAD~1", "HEAD")
+    assert check.exit_code == 1 and message in check.output
+    release = repo("release")
+    assert release.exit_code == 2 and message in release.stderr
+    assert "Traceback" not in lint.output + check.output + release.output
     assert "prompt/deep/v1.0.0" not in [t.name for t in git.Repo(repo.root).tags]
