@@ -1,9 +1,11 @@
 """Sandboxed Jinja2 templates: parsing, variable discovery, typed rendering.
 
 Templates come from files anyone can open a pull request against, so they are
-rendered in Jinja's ``SandboxedEnvironment`` (no attribute tricks such as
-``{{ ''.__class__ }}``) with ``StrictUndefined`` (a missing variable is an
-error, never an empty string sent to a model).
+rendered in a sandbox (:mod:`promptctl.sandbox`: no attribute tricks such as
+``{{ ''.__class__ }}``, bounded output, time and growth) with ``StrictUndefined``
+(a missing variable is an error, never an empty string sent to a model). Deep
+nesting is refused before Jinja's recursive parser meets it, so no input ends in
+a RecursionError.
 """
 
 from __future__ import annotations
