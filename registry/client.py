@@ -33,6 +33,7 @@ import httpx
 from promptctl.errors import BackendUnavailable, PromptctlError
 from promptctl.http_errors import error_from_response
 from promptctl.resolver import ResolvedBundle, Snapshot
+from promptctl.urls import redact_url
 
 if TYPE_CHECKING:
     from UnleashClient import UnleashClient
@@ -180,7 +181,7 @@ class Registry:
         try:
             response = self._http.get(f"/v1/envs/{self.env}/snapshot", headers=headers)
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cannot reach {self.url}: {exc}") from None
+            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {exc}")) from None
         if response.status_code == 304:
             return None
         if response.status_code != 200:
