@@ -11,7 +11,8 @@ from promptctl.urls import http_url_problem, is_sqlite_uri, redact_url, sqlite_f
 
 @pytest.mark.parametrize(("text", "masked"), [
     ("postgresql+evil://app:Sup3rS3cretPw@db/x", "postgresql+evil://app:***@db/x"),
-    ("cannot reach http://u:pw@127.0.0.1:1: refused", "cannot reach http://u:***@127.0.0.1:1: refused"),
+    ("cannot reach http://u:pw@127.0.0.1:1: refused",
+     "cannot reach http://u:***@127.0.0.1:1: refused"),
     ("postgresql://app:p@ss/w0rd@db:5432/x", "postgresql://app:***@db:5432/x"),
     ("postgresql://db/x?user=app&password=hunter2&sslmode=require",
      "postgresql://db/x?user=app&password=***&sslmode=require"),

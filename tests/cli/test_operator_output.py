@@ -23,7 +23,7 @@ def sqlite_cli(example_repo: git.Repo, tmp_path: Path) -> Cli:
 
 
 def assert_no_control_characters(text: str) -> None:
-    assert not any(ord(c) < 0x20 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in text)
+    assert not any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)
     assert "\u202e" not in text
 
 
