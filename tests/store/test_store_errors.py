@@ -65,7 +65,9 @@ def test_an_integer_beyond_64_bits_is_a_validation_error_not_an_overflow(tmp_pat
         store.dispose()
 
 
-def test_a_sqlite_uri_url_opens_the_file_it_names_and_creates_nothing_else(tmp_path) -> None:
+def test_a_sqlite_uri_url_opens_the_file_it_names_and_creates_nothing_else(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a URI taken for a path would create folders here
     path = tmp_path / "r.db"
     Store.open(sqlite_url(path)).dispose()
 
