@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 
 from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
@@ -19,7 +19,9 @@ from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
 from promptctl.loader import check_refs, load_directory
 from promptctl.model import KINDS, Prompt
+from promptctl.review.allowlist import load_allowlist
 from promptctl.review.lint_rules import content_findings
+from promptctl.review.secrets import redact_finding
 from promptctl.scaffold import init_repo, write_new
 from promptctl.templating import coerce_cli_value
 
@@ -83,11 +85,11 @@ def lint(
             raise UsageError(f"{folder} is not a folder")
         result = load_directory(folder, relative_to=ws.root)
         result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
-        result.findings.extend(content_findings(result.artifacts))
-        findings = result.findings
+        result.findings.extend(content_findings(result.artifacts, load_allowlist(ws.root)))
+        findings = [redact_finding(f) for f in result.findings]  # loader messages echo input
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))
-        failed = has_errors(findings) or (strict and bool(findings))
+        failed = has_errors(findings) or (strict and any(f.severity != "note" for f in findings))
         if failed:
             raise typer.Exit(CheckFailed("lint failed").exit_code)
 
@@ -170,14 +172,7 @@ def render(
         data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
                 "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
 
-        def human() -> None:
-            for message in messages:
-                console.print(Panel(escape(message["content"].rstrip()), title=message["role"],
-                                    title_align="left", expand=False))
-            console.print(f"[dim]{prompt.name}@{prompt.version} "
-                          f"fingerprint {bundle.fingerprint[:16]}[/dim]")
-
-        emit(data, as_json, human)
+        emit(data, as_json, lambda: _print_messages(messages, prompt, bundle.fingerprint))
 
 
 def history(
@@ -245,10 +240,10 @@ def _tree_catalog(ws: Any) -> Catalog:
 
 def _print_findings(findings: list[Finding], count: int) -> None:
     for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
+        colour = {"error": "red", "warning": "yellow"}.get(f.severity, "blue")
         console.print(f"[{colour}]{f.severity}[/{colour}] {escape(str(f))}")
     errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
+    warnings = sum(f.severity == "warning" for f in findings)
     console.print(f"{count} artifact(s) checked: {errors} error(s), {warnings} warning(s)")
 
 
@@ -316,6 +311,20 @@ def _print_show(data: dict[str, Any]) -> None:
                       f"at {r['commit'][:10]} ({r['tag']})")
     console.print()
     console.print(escape(dump_content(data["content"]).rstrip()))
+
+
+def _print_messages(messages: list[dict[str, Any]], prompt: Prompt, fingerprint: str) -> None:
+    """Each message's text exactly as the model receives it, under a plain role header.
+
+    Written straight to stdout, not through Rich: a panel or a console wraps and
+    crops long lines at the terminal's width, and real prompts have lines far
+    longer than any terminal.
+    """
+    for message in messages:
+        content = message["content"]
+        sys.stdout.write(f"--- {message['role']} ---\n{content}")
+        sys.stdout.write("" if content.endswith("\n") else "\n")
+    sys.stdout.write(f"--- {prompt.name}@{prompt.version} fingerprint {fingerprint[:16]} ---\n")
 
 
 def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict[str, Any]:

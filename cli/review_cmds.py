@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
+from promptctl.cli.context import workspace
 from promptctl.cli.output import console, handled
-from promptctl.config import load_settings
-from promptctl.errors import CheckFailed, UsageError
+from promptctl.cli.rollout_cmds import rollouts_for
+from promptctl.errors import CheckFailed, PromptctlError, UsageError
+from promptctl.limits import DEFAULT_LIMITS
 from promptctl.review.diff import diff_revisions
 from promptctl.review.git_source import WORKTREE, default_base, resolve_revision
 from promptctl.review.lint_rules import GrowthPolicy
 from promptctl.review.render import FORMATS, print_text, render_json, render_markdown
+from promptctl.review.serving import gone_prompts, serving_findings
+from promptctl.rollout_state import RolloutState
+from promptctl.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -25,22 +31,51 @@ def diff(
     head: str = typer.Argument(None, help="Head revision (default: the working tree)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     check: bool = typer.Option(False, "--check", help="Exit 1 on policy or lint errors."),
+    max_chars: int = typer.Option(
+        DEFAULT_LIMITS.max_comment_chars, "--max-chars",
+        help="Markdown only: cut the report at whole blocks to fit this many characters "
+             "(0: no limit). The default fits a GitHub comment."),
+    full_report: str = typer.Option(
+        None, "--full-report",
+        help="Markdown only: where readers find the full report, named when it is cut."),
 ) -> None:
     """Show what changed in meaning between two revisions and check the semver policy."""
     with handled(fmt == "json"):
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
-        settings = load_settings(ctx.obj.repo if ctx.obj else None)
+        if max_chars < 0:
+            raise UsageError(f"--max-chars must be 0 (no limit) or positive, got {max_chars}")
+        ws = workspace(ctx)
+        settings = ws.settings
         root = settings.root
         base_rev = resolve_revision(root, base) if base else default_base(root)
         head_rev = resolve_revision(root, head or WORKTREE)
         report = diff_revisions(root, base_rev, head_rev, settings.registry_dir,
                                 GrowthPolicy.from_settings(settings.extra))
+        if gone_prompts(report):
+            serving_findings(report, *_rollout_states(ws))
         if fmt == "json":
             sys.stdout.write(render_json(report))
         elif fmt == "markdown":
-            sys.stdout.write(render_markdown(report))
+            sys.stdout.write(render_markdown(report, max_chars, full_report))
         else:
             print_text(report, console)
         if check and not report.passed:
             raise typer.Exit(CheckFailed("review check failed").exit_code)
+
+
+def _rollout_states(ws: Workspace) -> tuple[list[RolloutState] | None, str | None]:
+    """Every environment's rollout state, as ``status`` reads it; or ``None`` and why not.
+
+    A SQLite database that does not exist yet is not created: it holds no rollout.
+    """
+    settings = ws.settings
+    if not settings.url and settings.db_url.startswith("sqlite:///"):
+        path = Path(settings.db_url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None, (f"no registry database at {path}; set PROMPTCTL_DB or PROMPTCTL_URL "
+                          "to check")
+    try:
+        return rollouts_for(ws).status(), None
+    except PromptctlError as exc:
+        return None, exc.message

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +21,33 @@ import semver
 
 from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
-from promptctl.errors import PromptctlError
+from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
 from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
-from promptctl.review.git_source import Revision, Snapshot, list_revision, released_tags
+from promptctl.review.allowlist import Allowlist, load_allowlist
+from promptctl.review.git_source import (
+    Revision,
+    Snapshot,
+    commit_messages,
+    list_revision,
+    released_tags,
+)
 from promptctl.review.lint_rules import GrowthPolicy, lint_artifact
+from promptctl.review.redaction import redact_report, secret_parts
 from promptctl.review.report import Affected, ArtifactDiff, Report, Side, TemplateDiff, ValueChange
 from promptctl.review.semver_policy import (
+    BumpOverride,
     declared_bump,
+    declared_override,
+    level_index,
     output_schema_changes,
     policy_findings,
     release_findings,
     required_bump,
     tool_schema_changes,
 )
-from promptctl.review.textdiff import template_diff
+from promptctl.review.textdiff import mark_words, template_diff
 
 SCALAR_FIELDS = ("description", "provider", "model", "backend", "uri", "embedding_model",
                  "build", "dimensions", "metadata")
@@ -51,12 +62,18 @@ class Pair:
 
 def diff_revisions(
     root: Path, base: Revision, head: Revision, registry_dir: str = "prompts",
-    growth: GrowthPolicy | None = None,
+    growth: GrowthPolicy | None = None, allowlist: Allowlist | None = None,
 ) -> Report:
-    """List both revisions from git and compare them."""
+    """List both revisions from git and compare them.
+
+    Secret findings are checked against the allowlist of ``head`` (the one the
+    change under review ships) unless ``allowlist`` is given.
+    """
     old = list_revision(root, base, registry_dir)
     new = list_revision(root, head, registry_dir)
-    return compare(old, new, released_tags(root), growth or GrowthPolicy())
+    if allowlist is None:
+        allowlist = load_allowlist(root, head)
+    return compare(old, new, released_tags(root), growth or GrowthPolicy(), allowlist)
 
 
 class LazyCatalog(Catalog):
@@ -122,19 +139,36 @@ class _Sides:
 
 
 def compare(
-    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy
+    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy,
+    allowlist: Allowlist | None = None,
 ) -> Report:
-    """The report for two revisions; ``tags`` maps release tags to content hashes."""
+    """The report for two revisions; ``tags`` maps release tags to content hashes.
+
+    Every secret in either side is redacted from the report it returns.
+    """
     report = Report(base.revision, head.revision)
     sides = _Sides.split(base, head)
     broken = {f.path for f in sides.new.findings if f.severity == "error"}
+    overrides = _Overrides(sides)
     for pair in pair_artifacts(sides.old.artifacts, sides.new.artifacts, sides.older_version):
-        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken)
+        entry = _artifact_diff(pair, sides.old_catalog, sides.new_catalog, tags, growth, broken,
+                               allowlist, overrides)
         if entry is not None:
             report.artifacts.append(entry)
     report.artifacts.sort(key=lambda a: (a.sort_key, a.new.version if a.new else ""))
     report.affected = _affected(report, sides)
+    report.head_prompts = {i.artifact.name for i in sides.everything("head")
+                           if i.artifact.kind == "prompt"}
     _attach_tree_findings(report, sides, tags)
+    return _mark_words(redact_report(report, secret_parts(sides.old.artifacts
+                                                          + sides.new.artifacts)))
+
+
+def _mark_words(report: Report) -> Report:
+    """Mark changed words in the redacted diff lines: marks made before redaction could
+    split a secret that changed by a few characters, and so show part of it."""
+    for item in report.artifacts:
+        item.templates = [replace(t, marked=mark_words(t.lines)) for t in item.templates]
     return report
 
 
@@ -233,6 +267,7 @@ def _safe_version(text: str) -> semver.Version:
 def _artifact_diff(
     pair: Pair, old_catalog: Catalog, new_catalog: Catalog,
     tags: dict[str, str | None], growth: GrowthPolicy, broken: set[str],
+    allowlist: Allowlist | None = None, overrides: _Overrides | None = None,
 ) -> ArtifactDiff | None:
     """The diff entry of one pair, ``None`` when nothing differs.
 
@@ -256,7 +291,7 @@ def _artifact_diff(
     if new is not None:
         _describe_changes(entry, old.artifact if old else None, new.artifact)
     if new is not None and status != "moved":
-        entry.findings += _check(entry, old, new, tags, growth)
+        entry.findings += _check(entry, old, new, tags, growth, allowlist, overrides)
     return entry
 
 
@@ -279,7 +314,8 @@ def _fingerprint(artifact: ArtifactBase, catalog: Catalog) -> str | None:
 
 def _check(
     entry: ArtifactDiff, old: Located | None, new: Located,
-    tags: dict[str, str | None], growth: GrowthPolicy,
+    tags: dict[str, str | None], growth: GrowthPolicy, allowlist: Allowlist | None = None,
+    overrides: _Overrides | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     if old is not None and entry.status in ("changed", "bumped"):
@@ -287,12 +323,17 @@ def _check(
         entry.required_bump = bump.level
         entry.declared_bump = declared_bump(old.artifact.version, new.artifact.version)
         entry.reasons = bump.reasons
+        override = None
+        if overrides is not None and level_index(entry.declared_bump) < level_index(bump.level):
+            override, problems = overrides.of(entry.label, old.path, new.path)
+            findings += problems
+            entry.override = override
         tag = old.artifact.key.tag
         findings += policy_findings(old.artifact, new.artifact, new.path, bump,
-                                    tags.get(tag), tag in tags)
+                                    tags.get(tag), tag in tags, override)
     if not any(f.code == "released-modified" for f in findings):
         findings += release_findings(new.artifact, new.path, tags.get(new.artifact.key.tag))
-    findings += lint_artifact(old.artifact if old else None, new, growth)
+    findings += lint_artifact(old.artifact if old else None, new, growth, allowlist)
     return findings
 
 
@@ -354,6 +395,28 @@ def _ref_changes(old: Prompt | None, new: Prompt) -> list[ValueChange]:
 def _ref_order(name: str) -> tuple[int, str]:
     kind, _, rest = name.partition(" ")
     return KINDS.index(kind), rest
+
+
+class _Overrides:
+    """Declared smaller bumps, read only for artifacts whose bump is too small."""
+
+    def __init__(self, sides: _Sides) -> None:
+        self._sides = sides
+        self._messages: list[tuple[str, str]] | None = None
+
+    def of(self, label: str, old_path: str, new_path: str
+           ) -> tuple[BumpOverride | None, list[Finding]]:
+        """The override declared for ``label``, or the finding saying why it is unreadable."""
+        base, head = self._sides.base, self._sides.head
+        new_text = head.texts([new_path])[new_path]
+        old_text = base.texts([old_path])[old_path] if old_path in base.files else None
+        if self._messages is None:
+            self._messages = commit_messages(head.root, base.revision, head.revision)
+        try:
+            return declared_override(label, new_text, old_text, self._messages), []
+        except ValidationError as exc:
+            return None, [Finding("error", "bump-override-invalid", new_path, exc.message,
+                                  "version", "fix or remove the override")]
 
 
 # -- indirect effects ---------------------------------------------------------------------------

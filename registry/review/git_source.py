@@ -221,8 +221,19 @@ def resolve_revision(root: Path, rev: str) -> Revision:
                                 capture_output=True, check=False)
         if inside.returncode != 0:
             raise NotFoundError(f"{root} is not inside a git repository")
+        _require_a_commit(root)
         raise NotFoundError(f"unknown git revision {rev!r}")
     return Revision(rev, proc.stdout.decode().strip())
+
+
+def _require_a_commit(root: Path) -> None:
+    """In a repository without commits every revision is unknown: say why, as ``release`` does."""
+    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root,
+                          capture_output=True, check=False)
+    if head.returncode != 0:
+        from promptctl.gitrepo import GitRepo  # GitPython loads only on this error path
+
+        GitRepo.discover(root).head_commit()  # raises the one "no commits yet" error
 
 
 def default_base(root: Path) -> Revision:
@@ -274,6 +285,20 @@ def released_tags(root: Path) -> dict[str, str | None]:
         name, _, message = record.partition("\0")
         tags[name] = content_hash_in(message)
     return tags
+
+
+def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[str, str]]:
+    """``(commit, message)`` of the commits in ``base..head``, newest first (HEAD for the
+    working tree)."""
+    if base.commit is None:
+        return []
+    out = git(root, "log", "--format=%H%x00%B%x1e", f"{base.commit}..{head.commit or 'HEAD'}")
+    pairs = []
+    for record in out.decode(errors="replace").split("\x1e"):
+        commit, sep, message = record.strip("\n").partition("\0")
+        if sep:
+            pairs.append((commit, message))
+    return pairs
 
 
 # -- sources ------------------------------------------------------------------------------------

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.findings import Finding
 from promptctl.loader import Located
 from promptctl.model import ArtifactBase, ModelConfig, Prompt
+
+if TYPE_CHECKING:
+    from promptctl.review.allowlist import Allowlist
 
 # provider -> parameter -> (low, high); None means unbounded on that side.
 PARAM_RANGES: dict[str, dict[str, tuple[float | None, float | None]]] = {
@@ -94,18 +97,25 @@ def growth_findings(old: ArtifactBase | None, item: Located, policy: GrowthPolic
         "check the cost and latency impact, or raise [review] token_growth_percent")]
 
 
-def lint_artifact(old: ArtifactBase | None, item: Located, policy: GrowthPolicy) -> list[Finding]:
+def lint_artifact(
+    old: ArtifactBase | None, item: Located, policy: GrowthPolicy,
+    allowlist: Allowlist | None = None,
+) -> list[Finding]:
     """Every review lint rule for one new or changed artifact."""
     from promptctl.review.secrets import scan_artifact
 
-    return [*scan_artifact(item), *param_range_findings(item), *growth_findings(old, item, policy)]
+    return [*scan_artifact(item, allowlist), *param_range_findings(item),
+            *growth_findings(old, item, policy)]
 
 
-def content_findings(artifacts: list[Located]) -> list[Finding]:
-    """Secrets and out-of-range parameters in every artifact (what ``promptctl lint`` adds)."""
+def content_findings(artifacts: list[Located], allowlist: Allowlist | None = None) -> list[Finding]:
+    """Secrets and out-of-range parameters in every artifact (what ``promptctl lint`` adds).
+
+    Secrets whose hash ``allowlist`` names are notes, not errors.
+    """
     from promptctl.review.secrets import scan_artifact
 
     findings: list[Finding] = []
     for item in artifacts:
-        findings += scan_artifact(item) + param_range_findings(item)
+        findings += scan_artifact(item, allowlist) + param_range_findings(item)
     return findings

@@ -8,11 +8,14 @@ does not carry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.findings import Finding
 from promptctl.model import KINDS
 from promptctl.review.git_source import Revision
+
+if TYPE_CHECKING:
+    from promptctl.review.semver_policy import BumpOverride
 
 SCHEMA_VERSION = 1
 STATUSES = ("added", "removed", "renamed", "changed", "bumped", "moved", "invalid")
@@ -35,6 +38,7 @@ class TemplateDiff:
     role: str
     lines: list[str]  # unified-diff body lines: " ctx", "-old", "+new"
     whitespace_only: bool = False
+    marked: list[str] = field(default_factory=list)  # ``lines`` with [-words-] / {+words+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class ArtifactDiff:
     declared_bump: str | None = None
     required_bump: str | None = None
     reasons: list[str] = field(default_factory=list)
+    override: BumpOverride | None = None  # the author's declared smaller bump, if any
     templates: list[TemplateDiff] = field(default_factory=list)
     params: list[ValueChange] = field(default_factory=list)
     fields: list[ValueChange] = field(default_factory=list)
@@ -78,6 +83,11 @@ class ArtifactDiff:
         return new or old or ""
 
     @property
+    def moved_path(self) -> bool:
+        """Whether the artifact's file is another one on the new side."""
+        return bool(self.old and self.new and self.old.path != self.new.path)
+
+    @property
     def sort_key(self) -> tuple[int, str]:
         return KINDS.index(self.kind), self.name
 
@@ -88,10 +98,12 @@ class ArtifactDiff:
             "old": self.old.to_dict() if self.old else None,
             "new": self.new.to_dict() if self.new else None,
             "bump": {"declared": self.declared_bump, "required": self.required_bump,
-                     "reasons": list(self.reasons)},
+                     "reasons": list(self.reasons),
+                     "override": self.override.to_dict() if self.override else None},
             "changes": {
                 "templates": [{"role": t.role, "whitespace_only": t.whitespace_only,
-                               "diff": "\n".join(t.lines)} for t in self.templates],
+                               "diff": "\n".join(t.lines),
+                               "word_diff": "\n".join(t.marked)} for t in self.templates],
                 "params": [_change(c) for c in self.params],
                 "fields": [_change(c) for c in self.fields],
                 "refs": [_change(c) for c in self.refs],
@@ -124,6 +136,7 @@ class Report:
     artifacts: list[ArtifactDiff] = field(default_factory=list)
     affected: list[Affected] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # all of them, artifacts' included
+    head_prompts: set[str] = field(default_factory=set)  # prompt names of the new side
 
     @property
     def errors(self) -> list[Finding]:

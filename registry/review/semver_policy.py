@@ -10,15 +10,20 @@ version whose content changed.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import semver
 
+from promptctl.errors import ValidationError
 from promptctl.findings import Finding
 from promptctl.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
 from promptctl.review.textdiff import whitespace_only
+
+_WS = re.compile(r"\s+")
 
 LEVELS: tuple[str, ...] = ("none", "patch", "minor", "major")
 COMMON_FIELDS = ("kind", "name", "version", "description", "metadata")
@@ -271,9 +276,13 @@ def _output_schema(bump: Bump, old: dict[str, Any] | None, new: dict[str, Any] |
 
 def policy_findings(
     old: ArtifactBase, new: ArtifactBase, path: str, bump: Bump,
-    released_hash: str | None, released: bool,
+    released_hash: str | None, released: bool, override: BumpOverride | None = None,
 ) -> list[Finding]:
-    """Check failures for one changed artifact (empty when the change is versioned right)."""
+    """Check failures for one changed artifact (empty when the change is versioned right).
+
+    A declared ``override`` no smaller than the version's bump turns "bump too
+    small" into a warning; it never excuses an unchanged or decreased version.
+    """
     what = f"{new.kind}/{new.name}"
     old_v, new_v = semver.Version.parse(old.version), semver.Version.parse(new.version)
     changed = old.content_hash() != new.content_hash()
@@ -301,10 +310,13 @@ def policy_findings(
         return findings
     declared = declared_bump(old.version, new.version)
     if level_index(declared) < level_index(bump.level):
-        findings.append(_fail(path, "bump-too-small",
-                              f"{what}: declared {declared} bump ({old.version} → {new.version}) "
-                              f"but {bump.level} is required: {'; '.join(bump.reasons)}",
-                              f"set version to {suggest_version(old.version, bump.level)}"))
+        finding = _fail(path, "bump-too-small",
+                        f"{what}: declared {declared} bump ({old.version} → {new.version}) "
+                        f"but {bump.level} is required: {'; '.join(bump.reasons)}",
+                        f"set version to {suggest_version(old.version, bump.level)}")
+        if override is not None and level_index(declared) >= level_index(override.level):
+            finding = override_finding(new, path, finding, override)
+        findings.append(finding)
     return findings
 
 
@@ -322,6 +334,84 @@ def suggest_version(version: str, level: str) -> str:
     v = semver.Version.parse(version)
     bumped = {"major": v.bump_major, "minor": v.bump_minor}.get(level, v.bump_patch)()
     return str(bumped)
+
+
+# -- declared overrides (docs/review.md, "Declaring a smaller bump") -----------------------------
+
+_FILE_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*promptctl:(.*)$", re.M)
+_FILE_OVERRIDE = re.compile(
+    r"^\s*bump=(patch|minor|major)\s+reason=(?:\"([^\"]*)\"|'([^']*)')\s*$")
+_TRAILER = re.compile(r"^promptctl-bump:[ \t]*(.*)$", re.M | re.I)
+_TRAILER_VALUE = re.compile(r"^([a-z]+)/([a-z0-9][a-z0-9._-]*)\s+(patch|minor|major):\s*(\S.*)$")
+
+
+@dataclass(frozen=True)
+class BumpOverride:
+    """An author's declaration that a change needs only ``level``, and why."""
+
+    level: str
+    reason: str
+    source: str  # "file" or "commit <short id>"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"level": self.level, "reason": self.reason, "source": self.source}
+
+
+def file_override(text: str) -> BumpOverride | None:
+    """The ``# promptctl: bump=LEVEL reason="..."`` comment of an artifact file.
+
+    A YAML comment is not content, so declaring it changes no content hash. A
+    malformed directive or an empty reason is a :class:`ValidationError`.
+    """
+    found = None
+    for match in _FILE_DIRECTIVE.finditer(text):
+        parsed = _FILE_OVERRIDE.match(match.group(1))
+        reason = (parsed.group(2) or parsed.group(3) or "").strip() if parsed else ""
+        if parsed is None or not reason:
+            raise ValidationError(f"malformed override comment {match.group(0).strip()!r}: "
+                                  "write `# promptctl: bump=patch reason=\"why\"`")
+        found = BumpOverride(parsed.group(1), reason, "file")
+    return found
+
+
+def commit_overrides(messages: list[tuple[str, str]]) -> dict[str, BumpOverride]:
+    """``Promptctl-Bump: kind/name level: reason`` trailers of ``(commit, message)`` pairs,
+    by ``kind/name``; the newest commit (first in the list) wins."""
+    found: dict[str, BumpOverride] = {}
+    for commit, message in messages:
+        for match in _TRAILER.finditer(message):
+            parsed = _TRAILER_VALUE.match(match.group(1).strip())
+            if parsed is None or parsed.group(1) not in ("prompt", "model", "tool", "index"):
+                raise ValidationError(f"malformed trailer {match.group(0).strip()!r} in commit "
+                                      f"{commit[:10]}: write `Promptctl-Bump: prompt/NAME patch: "
+                                      "why`")
+            label = f"{parsed.group(1)}/{parsed.group(2)}"
+            found.setdefault(label, BumpOverride(parsed.group(3), parsed.group(4).strip(),
+                                                 f"commit {commit[:10]}"))
+    return found
+
+
+def declared_override(label: str, new_text: str | None, old_text: str | None,
+                      messages: list[tuple[str, str]]) -> BumpOverride | None:
+    """The smaller bump the author declared for ``label`` (``kind/name``) in this change.
+
+    The file's comment counts only when this change adds or edits it (a comment
+    left from an earlier change must not excuse the next one); else a commit
+    trailer in the compared commits counts. ``release`` records what this returns.
+    """
+    in_file = file_override(new_text) if new_text else None
+    if in_file is not None and (old_text is None or file_override(old_text) != in_file):
+        return in_file
+    return commit_overrides(messages).get(label)
+
+
+def override_finding(new: ArtifactBase, path: str, finding: Finding,
+                     override: BumpOverride) -> Finding:
+    """A ``bump-too-small`` error that the author's override turns into a warning."""
+    return Finding("warning", "bump-override", path,
+                   f"{finding.message}; accepted as {override.level} by the author's override "
+                   f"({override.source}): {override.reason}", "version",
+                   "remove the override if the change is not " + override.level)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -345,8 +435,89 @@ def _text_change(bump: Bump, what: str, before: str, after: str, level: str) -> 
     """Callers pass two different texts."""
     if whitespace_only(before, after):
         bump.need("patch", f"{what}: whitespace only")
-    else:
+        return
+    corrected = patch_level_edit(before, after)
+    if corrected is None:
         bump.need(level, f"{what} changed")
+    elif corrected:
+        bump.need("patch", f"{what}: punctuation, letter case, markup or {corrected} "
+                  "small word correction(s) only")
+    else:
+        bump.need("patch", f"{what}: punctuation, letter case or markup only")
+
+
+# -- patch-level text edits (docs/review.md, "Patch-level text edits") ---------------------------
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_LINE_MARKUP = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d+[.)][ \t]+)+", re.M)
+# Punctuation and inline markup an edit may change freely (ellipsis, dashes, curly quotes too).
+SOFT_SYMBOLS = ".,;:!?'\"()*_~`-\u2026\u2013\u2014\u2018\u2019\u201c\u201d\u00ab\u00bb"
+_EDIT_TOKEN = re.compile(r"[^\W_]+|[^\w\s" + re.escape(SOFT_SYMBOLS) + "]")
+# Words whose small edit flips the meaning ("not" → "now", "must" → "just"): never a typo fix.
+GUARDED_WORDS = frozenset((
+    "no", "not", "nor", "never", "none", "nothing", "nobody", "neither", "cannot", "can",
+    "cant", "don", "doesn", "didn", "isn", "aren", "wasn", "weren", "won", "wouldn", "shouldn",
+    "couldn", "mustn", "t", "always", "must", "should", "shall", "may", "might", "will", "would",
+    "all", "any", "only", "more", "less", "most", "least", "yes", "some", "each", "every"))
+TYPO_SHARE = 0.10  # at most this share of the text's words may be corrected ...
+TYPO_MIN_ALLOWANCE = 3  # ... or this many, whichever is more
+
+
+def patch_level_edit(old: str, new: str) -> int | None:
+    """How many words a patch-level edit corrects; ``None`` when the edit is not patch-level.
+
+    Patch-level (docs/review.md): Jinja tags unchanged; apart from whitespace,
+    punctuation, letter case and markdown markup, the same words and symbols in
+    the same order, except at most max(3, 10 %) words each corrected by a small
+    spelling fix (see :func:`small_correction`); or words only split or joined.
+    """
+    if [_WS.sub(" ", t) for t in _JINJA.findall(old)] != \
+            [_WS.sub(" ", t) for t in _JINJA.findall(new)]:
+        return None
+    a, b = _edit_tokens(old), _edit_tokens(new)
+    corrected = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        before, after = a[i1:i2], b[j1:j2]
+        if before and after and all(w.isalnum() for w in before + after) and \
+                "".join(before) == "".join(after):  # "e-mail" → "email", "everyday" → "every day"
+            corrected += 1
+        elif len(before) == len(after) and all(map(small_correction, before, after)):
+            corrected += len(before)
+        else:
+            return None
+    words = sum(t.isalnum() for t in a)
+    return corrected if corrected <= max(TYPO_MIN_ALLOWANCE, int(words * TYPO_SHARE)) else None
+
+
+def small_correction(old: str, new: str) -> bool:
+    """A spelling fix of one (case-folded) word: no digits, no guarded word, edit distance
+    (Damerau-Levenshtein, optimal string alignment) ≤ 1 for words of up to 6 letters, ≤ 2
+    for longer ones."""
+    if not (old.isalpha() and new.isalpha()) or old in GUARDED_WORDS or new in GUARDED_WORDS:
+        return False
+    return edit_distance(old, new) <= (1 if max(len(old), len(new)) <= 6 else 2)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, transpositions."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _edit_tokens(text: str) -> list[str]:
+    """Case-folded words and significant symbols; Jinja tags become one placeholder each."""
+    text = _LINE_MARKUP.sub("", _JINJA.sub(" \x00 ", text))
+    return [t.casefold() for t in _EDIT_TOKEN.findall(text)]
 
 
 def _type_of(schema: Any) -> str:

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from promptctl.cli.app import app
+from tests.conftest import Cli
 from tests.review.history import History
 
 
@@ -61,7 +62,7 @@ def test_json_format_has_the_documented_schema(history):
     assert data["summary"]["bumped"] == 2 and data["summary"]["passed"] is False
     model = next(a for a in data["artifacts"] if a["name"] == "chat")
     assert model["bump"] == {"declared": "patch", "required": "minor", "reasons": [
-        "parameter `temperature` changed from `0.2` to `0.9` → minor"]}
+        "parameter `temperature` changed from `0.2` to `0.9` → minor"], "override": None}
     assert model["changes"]["params"] == [{"name": "temperature", "old": 0.2, "new": 0.9}]
     prompt = next(a for a in data["artifacts"] if a["name"] == "support")
     assert prompt["old"]["fingerprint"] != prompt["new"]["fingerprint"]
@@ -103,3 +104,77 @@ def test_outside_a_git_repository_is_an_error_not_a_traceback(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 3
     assert result.output.strip() == f"error: {tmp_path} is not inside a git repository"
+
+
+@pytest.mark.parametrize("args", [(), ("HEAD",), ("HEAD", "WORKTREE"), ("main", "HEAD")])
+def test_diff_in_a_repository_without_commits_says_to_commit_first(git_repo, args):
+    result = CliRunner().invoke(app, ["--repo", git_repo.working_tree_dir, "diff", *args],
+                                catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: the repository has no commits yet: "
+                                     "commit your prompts first")
+
+
+# -- removing or renaming a prompt that an environment serves ----------------------------------
+
+
+@pytest.fixture
+def served(history, tmp_path) -> Cli:
+    """support served in production (1.0.0) and staging (1.0.0, canary 1.1.0 at 10%)."""
+    cli = Cli(history.root, f"sqlite:///{tmp_path / 'registry.db'}")
+    assert cli("release").exit_code == 0
+    history["support.prompt.yaml"].update(description="support agent, v2", version="1.1.0")
+    history.commit("support 1.1.0")
+    assert cli("release").exit_code == 0
+    for args in (("1.0.0", "--env", "production"), ("1.0.0", "--env", "staging"),
+                 ("1.1.0", "--env", "staging", "--percent", "10")):
+        assert cli("promote", "support", *args).exit_code == 0
+    return cli
+
+
+def test_removing_a_served_prompt_fails_the_check_naming_the_environments(history, served):
+    history.files.pop("support.prompt.yaml")
+    history.commit("drop support")
+    result = served("diff", "HEAD~1", "HEAD", "--check")
+    assert result.exit_code == 1, result.output
+    assert ("prompt/support is removed but production (1.0.0), staging (1.0.0, canary 1.1.0 "
+            "at 10%) "
+            "still serve(s) it") in " ".join(result.stdout.split())
+
+
+def test_renaming_a_served_prompt_fails_the_check(history, served):
+    history.files["helpdesk.prompt.yaml"] = dict(history.files.pop("support.prompt.yaml"),
+                                                 name="helpdesk")
+    history.commit("rename support")
+    data = json.loads(served("diff", "HEAD~1", "HEAD", "--check", "--format", "json").stdout)
+    [finding] = [f for f in data["findings"] if f["code"] == "served-removed"]
+    assert finding["severity"] == "error"
+    assert finding["message"].startswith("prompt/support is renamed to helpdesk but production")
+
+
+def test_removing_a_prompt_no_environment_serves_passes(history, tmp_path):
+    cli = Cli(history.root, f"sqlite:///{tmp_path / 'registry.db'}")
+    assert cli("release").exit_code == 0
+    history.files.pop("support.prompt.yaml")
+    history.commit("drop support")
+    result = cli("diff", "HEAD~1", "HEAD", "--check")
+    assert result.exit_code == 0, result.output
+    assert "serve" not in result.stdout
+
+
+def test_without_a_reachable_store_removing_a_prompt_warns_it_could_not_check(history, tmp_path):
+    history.files.pop("support.prompt.yaml")
+    history.commit("drop support")
+    db = tmp_path / "absent.db"
+    result = Cli(history.root, f"sqlite:///{db}")("diff", "HEAD~1", "HEAD", "--check")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "prompt/support is removed: could not check whether an environment serves it " \
+           f"(no registry database at {db}" in text
+    assert not db.exists()  # a read-only check creates no database
+    server = CliRunner().invoke(app, ["--repo", str(history.root), "diff", "HEAD~1", "HEAD",
+                                      "--check"], env={"PROMPTCTL_URL": "http://127.0.0.1:9",
+                                                       "PROMPTCTL_TOKEN": "x"})
+    assert server.exit_code == 0
+    assert "could not check whether an environment serves it (cannot reach " \
+           "http://127.0.0.1:9" in " ".join(server.stdout.split())

@@ -208,3 +208,21 @@ def test_diff_does_not_modify_the_working_tree_or_the_index(history):
                    resolve_revision(history.root, WORKTREE))
     assert history.repo.git.status("--porcelain") == status
     assert (history.root / ".git" / "index").read_bytes() == index
+
+
+def test_word_marks_never_show_part_of_a_secret_that_changed_by_a_few_characters(history):
+    from promptctl.review.render import render_json, render_markdown
+
+    old_key = "sk-ant-api03-Xk29fj3LqPz8vW0aa7Rt5Yb2Nc4Md6Ee8Gg0Hh"
+    new_key = old_key.replace("Xk29", "Xk30")
+    history["support.prompt.yaml"]["template"]["system"] += f"Use the key {old_key} if stuck.\n"
+    history.commit("a secret")
+    history["support.prompt.yaml"]["template"]["system"] = \
+        history["support.prompt.yaml"]["template"]["system"].replace(old_key, new_key)
+    history.commit("rotate it")
+    report = history.diff("HEAD~1")
+    [template] = entry(report, "prompt/support").templates
+    assert any("[-" in line for line in template.marked)
+    for text in (render_markdown(report), render_json(report), "\n".join(template.marked)):
+        for secret in (old_key, new_key):
+            assert secret[12:] not in text and secret[20:40] not in text
