@@ -71,23 +71,28 @@ class Settings:
         return self.root / STATE_DIR / DEFAULT_DB_FILE
 
     @property
-    def db_url(self) -> str:
-        """The store's SQLAlchemy URL.
+    def configured_db_url(self) -> str:
+        """The database the configuration names: ``db``, else the project's default file.
 
         Outside a project there is no default: a ``UsageError`` says so (exit 2) rather than
-        creating ``.promptctl/registry.db`` wherever the command ran. For a read-only
-        command, a SQLite file that does not exist yet reads as an empty database
-        (:data:`MEMORY_DB_URL`): ``list`` works in a fresh project and creates nothing.
+        creating ``.promptctl/registry.db`` wherever the command ran.
         """
         if self.db:
-            url = self.db
-        elif not self.is_project:
+            return self.db
+        if not self.is_project:
             raise UsageError(
                 f"{self.root} is not inside a promptctl project (no {CONFIG_FILE} or git "
                 "work tree here or above): run `promptctl init` there, or name a database "
                 "with --db or PROMPTCTL_DB")
-        else:
-            url = f"sqlite:///{self.default_db_path}"
+        return f"sqlite:///{self.default_db_path}"
+
+    @property
+    def db_url(self) -> str:
+        """The store's SQLAlchemy URL: :attr:`configured_db_url`, except that for a read-only
+        command a SQLite file that does not exist yet reads as an empty database
+        (:data:`MEMORY_DB_URL`), so ``list`` works in a fresh project and creates nothing.
+        """
+        url = self.configured_db_url
         if self.read_only and not is_sqlite_uri(url):
             path = sqlite_file(url)
             if path is not None and not Path(path).exists():
