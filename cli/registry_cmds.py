@@ -17,11 +17,9 @@ from promptctl.cli.output import console, emit, handled, print_json, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
-from promptctl.loader import check_refs, load_directory
+from promptctl.lint import lint_tree
+from promptctl.loader import load_directory
 from promptctl.model import KINDS, Prompt
-from promptctl.review.allowlist import load_allowlist
-from promptctl.review.lint_rules import content_findings
-from promptctl.review.secrets import redact_finding
 from promptctl.scaffold import init_repo, write_new
 from promptctl.templating import coerce_cli_value
 
@@ -83,10 +81,8 @@ def lint(
         folder = path.resolve() if path else ws.settings.registry_path
         if not folder.is_dir():
             raise UsageError(f"{folder} is not a folder")
-        result = load_directory(folder, relative_to=ws.root)
-        result.findings.extend(check_refs(result.artifacts, ws.released_keys().__contains__))
-        result.findings.extend(content_findings(result.artifacts, load_allowlist(ws.root)))
-        findings = [redact_finding(f) for f in result.findings]  # loader messages echo input
+        result = lint_tree(ws, folder)
+        findings = result.findings
         emit({"artifacts": len(result.artifacts), "findings": [f.to_dict() for f in findings]},
              as_json, lambda: _print_findings(findings, len(result.artifacts)))
         failed = has_errors(findings) or (strict and any(f.severity != "note" for f in findings))
@@ -197,16 +193,18 @@ def history(
         entry = ws.catalog(include_tree=False).find(name, kind)
         with ws.store.session() as session:
             records = releases_of(session, entry.artifact.kind, entry.artifact.name)
+        # "author" wrote the version (last commit that changed the file; null on rows
+        # released before that was recorded); "released_by" ran `promptctl release`.
         rows = [{"version": r.version, "released_at": r.released_at.isoformat(),
-                 "commit": r.git_commit, "author": r.author, "hash": r.content_hash,
-                 "tag": r.tag} for r in records]
+                 "commit": r.git_commit, "author": r.commit_author, "released_by": r.author,
+                 "hash": r.content_hash, "tag": r.tag} for r in records]
 
         def human() -> None:
-            t = table("version", "released", "commit", "author", "content hash",
+            t = table("version", "released", "commit", "author", "released by", "content hash",
                       title=f"{entry.artifact.kind}/{entry.artifact.name}")
             for r in rows:
                 t.add_row(r["version"], r["released_at"][:19].replace("T", " "), r["commit"][:10],
-                          r["author"], r["hash"][:12])
+                          r["author"] or "-", r["released_by"], r["hash"][:12])
             console.print(t)
 
         emit(rows, as_json, human)
@@ -285,7 +283,7 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
             record = get_release(session, artifact.key)
         if record:
             data["release"] = {"commit": record.git_commit, "tag": record.tag,
-                               "author": record.author,
+                               "author": record.commit_author, "released_by": record.author,
                                "released_at": record.released_at.isoformat()}
     return data
 
@@ -307,8 +305,9 @@ def _print_show(data: dict[str, Any]) -> None:
         console.print(f"refs:         {', '.join(data['refs'])}")
     if data["release"]:
         r = data["release"]
-        console.print(f"released:     {r['released_at'][:19]} by {escape(r['author'])} "
+        console.print(f"released:     {r['released_at'][:19]} by {escape(r['released_by'])} "
                       f"at {r['commit'][:10]} ({r['tag']})")
+        console.print(f"author:       {escape(r['author'] or 'not recorded')}")
     console.print()
     console.print(escape(dump_content(data["content"]).rstrip()))
 

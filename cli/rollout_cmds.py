@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, emit, handled, table
@@ -246,20 +247,43 @@ def token_revoke(ctx: typer.Context, token_id: int = typer.Argument(...),
 def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
-    port: int = typer.Option(8700, "--port", help="TCP port."),
+    port: int = typer.Option(8700, "--port", help="TCP port (0: any free port)."),
     log_level: str = typer.Option("warning", "--log-level"),
+    header_timeout: float = typer.Option(
+        None, "--header-timeout", help="Seconds a client has to send a request head "
+        "(promptctl.toml limits.header_timeout_seconds)."),
+    body_timeout: float = typer.Option(
+        None, "--body-timeout", help="Seconds a client has to send a request body "
+        "(promptctl.toml limits.body_timeout_seconds)."),
+    idle_timeout: float = typer.Option(
+        None, "--idle-timeout", help="Seconds a kept-alive connection may stay idle "
+        "(promptctl.toml limits.idle_timeout_seconds)."),
+    max_connections: int = typer.Option(
+        None, "--max-connections", help="Most open client connections "
+        "(promptctl.toml limits.max_connections)."),
 ) -> None:
-    """Serve the lookup API (resolve, snapshot, events, promote/rollback) with uvicorn."""
-    import uvicorn
+    """Serve the lookup API (resolve, snapshot, events, promote/rollback) with uvicorn.
 
+    The port is bound before anything is printed: a taken port exits 5, a bad one 2."""
     from promptctl.api import create_app
+    from promptctl.api.app import server_limits
+    from promptctl.api.server import bind_socket, make_server, with_overrides
 
     with handled():
         ws = workspace(ctx)
-        app = create_app(ws.settings, store=ws.store)
-        console.print(f"serving {ws.root} on http://{host}:{port} (docs at /docs)")
-        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1,
-                    timeout_graceful_shutdown=2)
+        limits = with_overrides(server_limits(ws.settings),
+                                header_timeout_seconds=header_timeout,
+                                body_timeout_seconds=body_timeout,
+                                idle_timeout_seconds=idle_timeout,
+                                max_connections=max_connections)
+        server = make_server(create_app(ws.settings, store=ws.store, limits=limits), limits,
+                             log_level)
+        sock = bind_socket(host, port)
+        shown = f"[{host}]" if ":" in host else host
+        console.print(escape(f"serving {ws.root} on http://{shown}:{sock.getsockname()[1]} "
+                             "(docs at /docs)"))
+        with sock:
+            server.run(sockets=[sock])
 
 
 # -- formatting -----------------------------------------------------------------------------

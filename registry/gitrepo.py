@@ -3,12 +3,16 @@
 Tags are created in bulk: tag objects are written straight into the object
 database and every ref is added by one ``git update-ref --stdin`` transaction,
 so releasing thousands of artifacts costs a handful of git processes instead
-of one per tag (the slow whole-repo pattern DESIGN §7 warns about).
+of one per tag (the slow whole-repo pattern DESIGN §7 warns about). A ref git
+refuses is set aside and the others retried, so one bad ref never blocks the
+rest. Reading files at old commits (``read_files``) and the authors of the last
+change of many files (``last_authors``) are one process each, for the same reason.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,12 +20,17 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promptctl.errors import BackendUnavailable, ConflictError, NotFoundError, ValidationError
+from promptctl.errors import BackendUnavailable, NotFoundError, UsageError, ValidationError
 
 if TYPE_CHECKING:  # GitPython is imported on first use: commands that never touch git start faster
     import git
 
 HASH_TRAILER = "Content-Hash:"
+PATH_TRAILER = "Path:"
+# After this many refused refs in one call, the rest are created one per process (a
+# refusal that names no ref goes there at once): bounded work whatever git says.
+MAX_BATCH_RETRIES = 8
+_REFUSED_REF = re.compile(r"(?:cannot lock ref|invalid ref format:?) '?refs/tags/([^':\n]+)'?")
 
 
 @dataclass(frozen=True)
@@ -34,12 +43,21 @@ class TagInfo:
     def content_hash(self) -> str | None:
         return content_hash_in(self.message)
 
+    @property
+    def path(self) -> str | None:
+        """The file the release tag says it was made from (its ``Path:`` trailer)."""
+        return trailer_in(self.message, PATH_TRAILER)
+
 
 def content_hash_in(tag_message: str) -> str | None:
     """The content hash a release tag's message records (its ``Content-Hash:`` trailer)."""
+    return trailer_in(tag_message, HASH_TRAILER)
+
+
+def trailer_in(tag_message: str, trailer: str) -> str | None:
     for line in tag_message.splitlines():
-        if line.startswith(HASH_TRAILER):
-            return line.removeprefix(HASH_TRAILER).strip()
+        if line.startswith(trailer):
+            return line.removeprefix(trailer).strip() or None
     return None
 
 
@@ -65,6 +83,16 @@ class GitRepo:
             raise NotFoundError(
                 f"{path} is not inside a git repository (run `git init` first)"
             ) from None
+
+    @property
+    def is_bare(self) -> bool:
+        return self.repo.bare
+
+    def require_work_tree(self, what: str) -> None:
+        """Refuse ``what`` in a bare repository: it reads committed files from a working tree."""
+        if self.repo.bare:
+            raise UsageError(f"{self.repo.git_dir} is a bare repository: {what} needs a working "
+                             "tree (clone it and run the command in the clone)")
 
     def head_commit(self) -> str:
         try:
@@ -106,31 +134,129 @@ class GitRepo:
             tags[name] = TagInfo(name, peeled or obj, message)
         return tags
 
-    def create_tags(self, new_tags: list[NewTag], tagger: str) -> None:
-        """Create annotated tags atomically: all of them or, on a race, none."""
+    def create_tags(self, new_tags: list[NewTag], tagger: str) -> dict[str, str]:
+        """Create annotated tags; return ``{tag name: git's reason}`` for each one git refused.
+
+        All refs go in one ``update-ref`` transaction. When git refuses one (a name it does
+        not accept, a ref in the way, a stale lock, a tag a concurrent release just made),
+        that ref is set aside and the rest retried, so one bad ref costs one more process
+        and never blocks the others.
+        """
         if not new_tags:
-            return
-        stamp = f"{int(time.time())} {time.strftime('%z')}"
+            return {}
+        objects = self._write_tag_objects(new_tags, tagger)
+        pending = [tag.name for tag in new_tags]
+        refused: dict[str, str] = {}
+        existing: set[str] | None = None
+        while pending:
+            error = self._update_refs(pending, objects)
+            if error is None:
+                return refused
+            if existing is None:  # a race: every tag that exists now is set aside in one go
+                existing = set(self.tags())
+                taken = [name for name in pending if name in existing]
+                if taken:
+                    refused |= dict.fromkeys(taken, "the tag already exists")
+                    pending = [name for name in pending if name not in existing]
+                    continue
+            name = _refused_ref(error, pending)
+            if name is None or len(refused) >= MAX_BATCH_RETRIES:
+                break
+            refused[name] = _reason(error, name)
+            pending.remove(name)
+        for name in pending:  # one process each: only after repeated or unexplained refusals
+            error = self._update_refs([name], objects)
+            if error is not None:
+                refused[name] = _reason(error, name)
+        return refused
+
+    def _write_tag_objects(self, new_tags: list[NewTag], tagger: str) -> dict[str, str]:
+        """Write the tag objects straight into the object database (no process per tag)."""
         from gitdb import IStream
         from gitdb.db import LooseObjectDB
 
-        objects = LooseObjectDB(str(Path(self.repo.git_dir) / "objects"))  # no process per tag
-        lines = ["start"]
+        stamp = f"{int(time.time())} {time.strftime('%z')}"
+        objects = LooseObjectDB(str(Path(self.repo.git_dir) / "objects"))
+        shas: dict[str, str] = {}
         for tag in new_tags:
             body = (
                 f"object {tag.commit}\ntype commit\ntag {tag.name}\n"
                 f"tagger {_identity(tagger)} {stamp}\n\n{tag.message.rstrip()}\n"
             ).encode()
-            stream = objects.store(IStream(b"tag", len(body), BytesIO(body)))
-            lines.append(f"create refs/tags/{tag.name} {stream.hexsha.decode()}")
-        lines += ["prepare", "commit", ""]
+            stored = objects.store(IStream(b"tag", len(body), BytesIO(body)))
+            shas[tag.name] = stored.hexsha.decode()
+        return shas
+
+    def _update_refs(self, names: list[str], objects: dict[str, str]) -> str | None:
+        """Create ``refs/tags/<name>`` for each name in one transaction; git's error or None."""
+        lines = ["start", *(f"create refs/tags/{name} {objects[name]}" for name in names),
+                 "prepare", "commit", ""]
         proc = subprocess.run(
             ["git", "update-ref", "--stdin"], input="\n".join(lines), cwd=self.root,
             capture_output=True, text=True, check=False,
         )
+        if proc.returncode == 0:
+            return None
+        return proc.stderr.strip() or f"git update-ref exited {proc.returncode}"
+
+    def read_files(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
+        """The bytes of each ``(commit, path)`` (None where the commit has no such file).
+
+        One ``git cat-file --batch`` process for all of them.
+        """
+        if not wanted:
+            return {}
+        request = "".join(f"{commit}:{path}\n" for commit, path in wanted).encode()
+        proc = subprocess.run(["git", "cat-file", "--batch"], input=request, cwd=self.root,
+                              capture_output=True, check=False)
         if proc.returncode != 0:
-            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
-            raise ConflictError(f"could not create release tags: {detail}")
+            raise BackendUnavailable(f"git cat-file failed: {proc.stderr.decode(errors='replace')}")
+        out, pos = proc.stdout, 0
+        found: dict[tuple[str, str], bytes | None] = {}
+        for key in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                found[key] = out[pos:pos + size]
+                pos += size + 1
+            elif len(header) == 3:  # a tree or other object: not a file
+                pos += int(header[2]) + 1
+                found[key] = None
+            else:  # "<name> missing" or "ambiguous"
+                found[key] = None
+        return found
+
+    def last_authors(self, commit: str, paths: set[str]) -> dict[str, str]:
+        """``Name <email>`` of the author of the last commit (as of ``commit``) that changed
+        each of ``paths`` (repo-relative).
+
+        One ``git log`` walk, newest first, stopped as soon as every path has its author,
+        so a release made right after the commit that touched its files reads one commit.
+        """
+        authors: dict[str, str] = {}
+        wanted = set(paths)
+        if not wanted:
+            return authors
+        argv = ["git", "-c", "core.quotePath=false", "log", "-z", "--no-renames",
+                "--format=%x1e%an <%ae>", "--name-only", commit, "--",
+                os.path.commonpath(sorted(wanted)) or "."]
+        with subprocess.Popen(argv, cwd=self.root, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL) as proc:
+            assert proc.stdout is not None
+            buffer = b""
+            while wanted:
+                chunk = proc.stdout.read(1 << 16)
+                buffer += chunk
+                records = buffer.split(b"\x1e")
+                buffer = records.pop() if chunk else b""
+                for record in records:
+                    _take_authors(record, wanted, authors)
+                if not chunk:
+                    break
+            proc.kill()
+        return authors
 
     def _git(self, *args: str) -> str:
         import git
@@ -154,6 +280,35 @@ def git_identity(folder: Path) -> str | None:
     if not name:
         return None
     return f"{name} <{email}>" if email else name
+
+
+def _take_authors(record: bytes, wanted: set[str], authors: dict[str, str]) -> None:
+    """Credit one ``git log -z`` record's author with the wanted paths it changed."""
+    if not record:
+        return
+    author, _, names = record.partition(b"\0")
+    for raw in names.split(b"\0"):
+        path = raw.lstrip(b"\n").decode(errors="replace")
+        if path in wanted:
+            wanted.discard(path)
+            authors[path] = author.decode(errors="replace")
+
+
+def _refused_ref(error: str, pending: list[str]) -> str | None:
+    """The first of ``pending`` that git's error names as the ref it refused."""
+    for match in _REFUSED_REF.finditer(error):
+        if match[1] in pending:
+            return match[1]
+    return None
+
+
+def _reason(error: str, name: str) -> str:
+    """Git's one-line reason for refusing ``name`` (its ``fatal:`` line, without the prefix)."""
+    lines = [line for line in error.splitlines() if line.strip()]
+    line = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
+    for prefix in ("fatal:", "error:", " prepare:", " create:"):
+        line = line.removeprefix(prefix)
+    return line.replace(f"cannot lock ref 'refs/tags/{name}': ", "").strip()
 
 
 def _identity(author: str) -> str:

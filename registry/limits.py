@@ -47,6 +47,8 @@ class Limits:
     """Time a client has to send a request's body (seconds)."""
     idle_timeout_seconds: float = 5.0
     """Time a kept-alive connection may stay idle (seconds)."""
+    max_connections: int = 1000
+    """Most open client connections; more are closed at once (keep under ``ulimit -n``)."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

@@ -1,14 +1,22 @@
-"""Load and validate registry content from files (or any ``(path, text)`` source).
+"""Load and validate registry content from files (or any ``(path, text or bytes)`` source).
 
 Loading never stops at the first problem: every file is read and every problem
 becomes a :class:`~promptctl.findings.Finding` naming the file, the field and the
 fix, so ``promptctl lint`` reports all of them in one run. ``load_sources`` is
-pure (it takes texts), which lets ``diff`` load a registry straight from git
-objects without touching the working tree.
+pure (it takes texts or bytes), which lets ``diff`` load a registry straight from
+git objects without touching the working tree.
+
+Files come from pull requests, so reading is defensive: symlinks are reported,
+never followed; a file's size is checked before it is read; bytes must be UTF-8
+text; the YAML reader (:mod:`promptctl.yaml_io`) is bounded and admits only JSON
+data; a file whose suffix is almost right (``x.prompt.yml``) is an error rather
+than silently skipped. The bounds come from :class:`~promptctl.limits.Limits`.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +27,7 @@ from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError as PydanticValidationError
 
 from promptctl.findings import Finding
+from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.model import (
     ARTIFACT_CLASSES,
     KINDS,
@@ -28,7 +37,10 @@ from promptctl.model import (
     suffix_of,
 )
 from promptctl.templating import syntax_error_message, template_variables
-from promptctl.yaml_io import load_yaml, yaml_error_message
+from promptctl.yaml_io import NotText, YamlRefused, decode_text, load_yaml, yaml_error_message
+
+MAX_PATH_LENGTH = 512
+"""Longest artifact path (the store's ``path`` column; SQLite would not enforce it)."""
 
 
 @dataclass(frozen=True)
@@ -56,31 +68,154 @@ def kind_of_path(path: str) -> str | None:
     return None
 
 
+def misnamed_kind(path: str) -> str | None:
+    """The kind a file *looks* meant to hold (``x.prompt.yml``, ``x.PROMPT.YAML``) when its
+    suffix is not exactly the one that kind uses, else ``None``."""
+    if kind_of_path(path):
+        return None
+    lowered = path.lower()
+    for kind in KINDS:
+        if lowered.endswith((f".{kind}.yaml", f".{kind}.yml")):
+            return kind
+    return None
+
+
+def path_findings(path: str) -> list[Finding]:
+    """Findings about a file's path alone: a suffix that would be silently skipped, or a
+    path longer than the store keeps."""
+    kind = misnamed_kind(path)
+    if kind is not None:
+        stem = path[: path.lower().rindex(f".{kind}.")]
+        return [_error(path, "wrong-suffix",
+                       f"{kind} files must use the {suffix_of(kind)} suffix (exactly, in lower "
+                       "case): this file would be skipped", None,
+                       f"rename it to {stem.rsplit('/', 1)[-1]}{suffix_of(kind)}")]
+    if kind_of_path(path) and len(path) > MAX_PATH_LENGTH:
+        return [_error(path, "path-too-long",
+                       f"the path has {len(path)} characters: at most {MAX_PATH_LENGTH} are "
+                       "allowed", None, "move the file to a shorter path")]
+    return []
+
+
+def symlink_finding(path: str) -> Finding:
+    return _error(path, "symlink",
+                  "is a symbolic link: promptctl never follows links (they can point out of "
+                  "the repository, and a release could not be rebuilt from its tag)",
+                  None, "replace the link with the file or folder itself")
+
+
 def registry_files(root: Path) -> list[Path]:
-    """Every artifact file below ``root``, in a stable order."""
+    """Every artifact file below ``root`` that can be read, in a stable order."""
+    return [path for _, path in scan_directory(root, root)[0]]
+
+
+def scan_directory(root: Path, base: Path) -> tuple[list[tuple[str, Path]], list[Finding]]:
+    """Artifact files below ``root`` as ``(path relative to base, path)``, and findings for
+    what must not be skipped silently: symlinks (never followed), misnamed suffixes and
+    artifact-named entries that are not regular files."""
+    files: list[tuple[str, Path]] = []
+    findings: list[Finding] = []
+    if root.is_symlink():
+        return [], [symlink_finding(_relative(root, base))]
     if not root.is_dir():
-        return []
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and kind_of_path(p.name))
+        return [], []
+    folders = [root]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                path = Path(entry.path)
+                rel = _relative(path, base)
+                named = bool(kind_of_path(entry.name) or misnamed_kind(entry.name))
+                if entry.is_symlink():
+                    if named or entry.is_dir():
+                        findings.append(symlink_finding(rel))
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(path)
+                elif not named:
+                    continue
+                elif not entry.is_file(follow_symlinks=False):
+                    findings.append(_error(rel, "not-a-file", "is not a regular file", None,
+                                           "replace it with a regular file"))
+                elif path_problems := path_findings(rel):
+                    findings.extend(path_problems)
+                else:
+                    files.append((rel, path))
+    files.sort()
+    findings.sort(key=lambda f: f.path)
+    return files, findings
 
 
-def load_directory(root: Path, relative_to: Path | None = None) -> LoadResult:
+def read_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a regular file, refusing a symlink (``O_NOFOLLOW``) and checking the
+    size before reading; raises :class:`Unreadable` with a one-line reason."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if path.is_symlink():
+            raise Unreadable("symlink", "is a symbolic link") from None
+        raise Unreadable("unreadable", f"cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable("not-a-file", "is not a regular file")
+        check_size(info.st_size, limits)
+        data = handle.read(limits.max_file_bytes + 1)
+    check_size(len(data), limits)
+    return data
+
+
+class Unreadable(Exception):
+    """A file that is not read; ``code`` and ``message`` make its finding."""
+
+    def __init__(self, code: str, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.fix = code, message, fix
+
+    def finding(self, path: str) -> Finding:
+        if self.code == "symlink":
+            return symlink_finding(path)
+        return _error(path, self.code, self.message, None, self.fix)
+
+
+def check_size(size: int, limits: Limits) -> None:
+    """Raise :class:`Unreadable` when a file of ``size`` bytes is over the limit."""
+    if size > limits.max_file_bytes:
+        raise Unreadable("too-large", f"file is {size} bytes, more than the limit of "
+                         f"{limits.max_file_bytes} bytes",
+                         "shorten or split it, or raise PROMPTCTL_MAX_FILE_BYTES")
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_directory(
+    root: Path, relative_to: Path | None = None, limits: Limits = DEFAULT_LIMITS
+) -> LoadResult:
     """Load every artifact file below ``root``; paths are reported relative to ``relative_to``."""
-    base = relative_to or root
-    sources = []
-    for path in registry_files(root):
+    files, findings = scan_directory(root, relative_to or root)
+    sources: list[tuple[str, str | bytes]] = []
+    for rel, path in files:
         try:
-            rel = path.relative_to(base).as_posix()
-        except ValueError:
-            rel = path.as_posix()
-        sources.append((rel, path.read_text(encoding="utf-8")))
-    return load_sources(sources)
+            sources.append((rel, read_file(path, limits)))
+        except Unreadable as exc:
+            findings.append(exc.finding(rel))
+    result = load_sources(sources, limits)
+    result.findings[:0] = findings
+    return result
 
 
-def load_sources(sources: Iterable[tuple[str, str]]) -> LoadResult:
-    """Parse ``(path, text)`` pairs into artifacts, collecting findings."""
+def load_sources(
+    sources: Iterable[tuple[str, str | bytes]], limits: Limits = DEFAULT_LIMITS
+) -> LoadResult:
+    """Parse ``(path, text or bytes)`` pairs into artifacts, collecting findings."""
     result = LoadResult()
     for path, text in sources:
-        artifact, findings = parse_document(path, text)
+        artifact, findings = parse_document(path, text, limits)
         result.findings.extend(findings)
         if artifact is not None:
             result.artifacts.append(Located(artifact, path))
@@ -88,16 +223,25 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> LoadResult:
     return result
 
 
-def parse_document(path: str, text: str) -> tuple[ArtifactBase | None, list[Finding]]:
-    """Parse one file into an artifact, or return the findings that prevent it."""
+def parse_document(
+    path: str, text: str | bytes, limits: Limits = DEFAULT_LIMITS
+) -> tuple[ArtifactBase | None, list[Finding]]:
+    """Parse one file (its text, or its bytes: decoded strictly as UTF-8) into an artifact,
+    or return the findings that prevent it."""
     try:
-        data = load_yaml(text)
+        data = load_yaml(_text_of(text, limits), limits)
+    except Unreadable as exc:
+        return None, [exc.finding(path)]
+    except NotText as exc:
+        return None, [_error(path, "not-text", str(exc), None, "save the file as UTF-8 text")]
+    except YamlRefused as exc:
+        return None, [_error(path, exc.code, yaml_error_message(exc), fix=exc.fix)]
     except yaml.YAMLError as exc:
         return None, [_error(path, "yaml", yaml_error_message(exc), fix="correct the YAML syntax")]
     if not isinstance(data, dict):
         return None, [_error(path, "not-a-mapping", "file must hold one YAML mapping")]
     kind = data.get("kind")
-    if kind not in ARTIFACT_CLASSES:
+    if not isinstance(kind, str) or kind not in ARTIFACT_CLASSES:
         return None, [
             _error(path, "unknown-kind", f"unknown kind {kind!r}", "kind",
                    f"use one of: {', '.join(KINDS)}")
@@ -112,8 +256,17 @@ def parse_document(path: str, text: str) -> tuple[ArtifactBase | None, list[Find
         artifact = ARTIFACT_CLASSES[kind].model_validate(data)
     except PydanticValidationError as exc:
         return None, _pydantic_findings(path, ARTIFACT_CLASSES[kind], exc)
-    findings = _template_findings(path, artifact) if isinstance(artifact, Prompt) else []
+    findings = _template_findings(path, artifact, limits) if isinstance(artifact, Prompt) else []
     return (None if any(f.severity == "error" for f in findings) else artifact), findings
+
+
+def _text_of(text: str | bytes, limits: Limits) -> str:
+    if isinstance(text, bytes):
+        check_size(len(text), limits)
+        return decode_text(text)
+    if len(text) > limits.max_file_bytes // 4:  # a str of n characters is 1-4n UTF-8 bytes
+        check_size(len(text.encode("utf-8", "surrogatepass")), limits)
+    return text
 
 
 def check_refs(
@@ -152,8 +305,17 @@ def duplicate_findings(artifacts: list[Located]) -> list[Finding]:
     return findings
 
 
-def _template_findings(path: str, prompt: Prompt) -> list[Finding]:
+def _template_findings(path: str, prompt: Prompt, limits: Limits) -> list[Finding]:
     findings = []
+    for role, source in prompt.template.parts():
+        size = len(source.encode("utf-8"))
+        if size > limits.max_template_bytes:
+            findings.append(_error(
+                path, "too-large", f"the template is {size} bytes, more than the limit of "
+                f"{limits.max_template_bytes} bytes", f"template.{role}",
+                "shorten it or raise PROMPTCTL_MAX_TEMPLATE_BYTES"))
+    if findings:
+        return findings
     used: set[str] = set()
     for role, source in prompt.template.parts():
         try:

@@ -15,9 +15,14 @@ import semver
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from promptctl.canonical import sha256_hex
+from promptctl.refnames import tag_problem
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline ("chat\n" is no name)
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}\Z"
 NAME_RE = re.compile(NAME_PATTERN)
+MAX_VERSION_LENGTH = 128
+"""Longest version: the ``version`` columns of the store hold 128 characters, and a longer
+version would be released on SQLite (which does not enforce lengths) but not on PostgreSQL."""
 KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index")
 VARIABLE_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "array", "object")
 
@@ -35,12 +40,27 @@ def parse_version(text: str) -> semver.Version:
         raise ValueError(f"{text!r} is not a semver 2.0 version like 1.2.0") from exc
 
 
+def check_version(text: str) -> str:
+    """A version that is semver 2.0, fits the store and can end a git tag name."""
+    if isinstance(text, str) and len(text) > MAX_VERSION_LENGTH:
+        raise ValueError(f"version {text[:20]!r}... has {len(text)} characters: at most "
+                         f"{MAX_VERSION_LENGTH} are allowed")
+    parse_version(text)
+    if text.endswith(".lock"):  # git refuses tag names whose last part ends in .lock
+        raise ValueError(f"version {text!r} ends with '.lock', which git refuses in a tag name")
+    return text
+
+
 def check_name(name: str) -> str:
-    if not NAME_RE.match(name):
+    """A name that matches the format in full and can be part of a git tag name."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
         raise ValueError(
             f"{name!r} is not a valid name: use 1-64 lowercase letters, digits, '.', '_' "
             "or '-', starting with a letter or digit"
         )
+    if ".." in name or name.endswith(".lock"):
+        raise ValueError(f"{name!r} is not a valid name: git refuses '..' and a trailing "
+                         "'.lock' in tag names")
     return name
 
 
@@ -70,12 +90,15 @@ class Ref(NamedTuple):
             raise ValueError(f"{text!r} is not pinned exactly: write it as name@1.2.0")
         name, _, version = text.partition("@")
         check_name(name)
-        if any(ch in version for ch in "^~*<>=x ,|") or version.count(".") < 2:
-            raise ValueError(
-                f"{text!r} is not pinned exactly: ranges are not allowed, use {name}@1.2.0"
-            )
-        parse_version(version)
-        return cls(name, version)
+        try:
+            parse_version(version)
+        except ValueError:
+            if any(ch in version for ch in "^~*<>=xX ,|") or version.count(".") < 2:
+                raise ValueError(
+                    f"{text!r} is not pinned exactly: ranges are not allowed, use {name}@1.2.0"
+                ) from None
+            raise
+        return cls(name, check_version(version))
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
@@ -104,8 +127,16 @@ class ArtifactBase(_Strict):
     @field_validator("version")
     @classmethod
     def _version(cls, value: str) -> str:
-        parse_version(value)
-        return value
+        return check_version(value)
+
+    @model_validator(mode="after")
+    def _taggable(self) -> ArtifactBase:
+        """The release tag must be a name git accepts (the name and version checks should
+        already guarantee it; this is the last line before ``release`` writes a row)."""
+        problem = tag_problem(self.key.tag)
+        if problem:
+            raise ValueError(f"the release tag {self.key.tag!r} {problem}: git would refuse it")
+        return self
 
     @property
     def key(self) -> ArtifactKey:

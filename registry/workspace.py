@@ -40,9 +40,10 @@ class Workspace:
 
         return Store.open(self.settings.db_url)
 
-    def load_tree(self) -> LoadResult:
-        """Load the working tree and check refs against the tree and the releases."""
-        result = load_directory(self.settings.registry_path, relative_to=self.root)
+    def load_tree(self, folder: Path | None = None) -> LoadResult:
+        """Load the working tree (or ``folder``) and check refs against it and the releases."""
+        result = load_directory(folder or self.settings.registry_path, relative_to=self.root,
+                                limits=self.settings.limits)
         released = self.released_keys()
         result.findings.extend(check_refs(result.artifacts, released.__contains__))
         return result
@@ -60,7 +61,8 @@ class Workspace:
         with self.store.session() as session:
             catalog = load_released(Catalog(), session)
         if include_tree:
-            tree = load_directory(self.settings.registry_path, relative_to=self.root)
+            tree = load_directory(self.settings.registry_path, relative_to=self.root,
+                                  limits=self.settings.limits)
             for item in tree.artifacts:
                 released = catalog.get(item.artifact.key)
                 if released is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from promptctl.findings import Finding
-from promptctl.loader import check_refs, load_sources
+from promptctl.limits import Limits
+from promptctl.loader import check_refs, load_directory, load_sources
 
 MODEL = """\
 kind: model
@@ -164,3 +167,172 @@ def test_finding_reads_as_one_line_with_the_fix():
     f = only(lint(("chat.model.yaml", MODEL + "temprature: 0.3\n")))
     assert str(f).startswith("chat.model.yaml: temprature: unknown field (fix: remove it")
     assert "\n" not in str(f)
+
+
+# -- hostile content: one finding each, never an exception --------------------------------------
+
+
+@pytest.mark.parametrize(("extra", "code", "message"), [
+    ("metadata:\n  ? [a, b]\n  : 1\n", "yaml-unsupported", "mapping keys must be strings"),
+    ("metadata: {x: !!binary aGVsbG8=}\n", "yaml-unsupported", "!!binary is not supported"),
+    ("metadata: {1: a, '1': b}\n", "yaml-unsupported", "mapping key '1' is read as !!int"),
+    ("metadata: {n: " + "9" * 5000 + "}\n", "yaml-unsupported", "does not fit in 64 bits"),
+    ("metadata: {t: .nan}\n", "yaml-unsupported", "not a finite number"),
+    ("metadata: {t: -.inf}\n", "yaml-unsupported", "not a finite number"),
+])
+def test_content_that_is_not_json_data_is_one_finding(extra: str, code: str, message: str):
+    f = only(lint(("chat.model.yaml", MODEL.replace("params: {temperature: 0.2}\n", extra))))
+    assert f.code == code and message in f.message and "line" in f.message
+    assert "\n" not in str(f)
+
+
+def test_nan_temperature_is_refused_not_released_as_null():
+    f = only(lint(("chat.model.yaml", MODEL.replace("0.2", ".nan"))))
+    assert "NaN" in f.message and "(line 7, column 23)" in f.message
+
+
+def test_an_unhashable_kind_is_an_unknown_kind():
+    f = only(lint(("x.model.yaml", MODEL.replace("kind: model", "kind: [prompt]"))))
+    assert f.code == "unknown-kind" and f.field == "kind"
+
+
+def test_yaml_merge_keys_are_supported():
+    text = MODEL.replace("params: {temperature: 0.2}\n", "metadata:\n  base: &b {team: a}\n"
+                         "  more: {<<: *b, owner: b}\n")
+    result = load_sources([("chat.model.yaml", text)])
+    assert result.findings == []
+    assert result.artifacts[0].artifact.metadata["more"] == {"team": "a", "owner": "b"}
+
+
+def test_an_alias_bomb_is_one_finding():
+    from tests.test_yaml_io import alias_bomb
+
+    text = MODEL + "metadata:\n" + "".join(f"  {line}\n" for line in alias_bomb().splitlines())
+    f = only(lint(("chat.model.yaml", text)))
+    assert f.code == "too-large" and "YAML nodes" in f.message
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (MODEL.replace("chat model", "caf\xe9").encode("latin-1"), "not valid UTF-8"),
+    (MODEL.encode("utf-16"), "UTF-16"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "NUL byte"),
+])
+def test_bytes_that_are_not_utf8_text_are_one_finding(data: bytes, message: str):
+    f = only(load_sources([("chat.model.yaml", data)]).findings)
+    assert f.code == "not-text" and message in f.message and "UTF-8" in f.fix
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "a..b", "git refuses '..'"),
+    ("name", "evil.lock", "git refuses"),
+    ("name", '"chat\\n"', "not a valid name"),
+    ("version", "1.0.0+x.lock", "ends with '.lock'"),
+    ("version", "1.0.0-" + "a" * 200, "at most 128 are allowed"),
+])
+def test_names_and_versions_git_or_the_store_refuse(field: str, value: str, message: str):
+    text = MODEL.replace(f"{field}: {'chat' if field == 'name' else '1.0.0'}",
+                         f"{field}: {value}", 1)
+    f = only(lint(("x.model.yaml", text)))
+    assert f.field == field and message in f.message
+    assert "\n" not in str(f)
+
+
+def test_refs_in_prompts_get_the_same_checks():
+    f = only(lint(("support.prompt.yaml", PROMPT.replace("chat@1.0.0", "chat@1.0.0+x.lock"))))
+    assert f.field == "model" and ".lock" in f.message
+
+
+# -- limits -------------------------------------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing():
+    limits = Limits(max_file_bytes=100)
+    f = only(load_sources([("chat.model.yaml", MODEL)], limits).findings)
+    assert f.code == "too-large" and "more than the limit of 100 bytes" in f.message
+    assert "PROMPTCTL_MAX_FILE_BYTES" in f.fix
+
+
+def test_a_template_over_the_size_limit_is_refused():
+    big = PROMPT.replace("You help.", "x" * 300)
+    limits = Limits(max_template_bytes=200)
+    f = only(load_sources([("support.prompt.yaml", big)], limits).findings)
+    assert (f.code, f.field) == ("too-large", "template.system")
+    assert "PROMPTCTL_MAX_TEMPLATE_BYTES" in f.fix
+
+
+def test_the_yaml_limits_come_from_limits():
+    f = only(load_sources([("chat.model.yaml", MODEL)], Limits(max_yaml_nodes=5)).findings)
+    assert "more than 5 YAML nodes" in f.message
+
+
+# -- files on disk ------------------------------------------------------------------------------
+
+
+def write(root: Path, rel: str, text: str = MODEL) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_symlinked_files_are_refused_and_never_read(tmp_path: Path):
+    outside = write(tmp_path, "outside/secret.model.yaml",
+                    MODEL.replace("name: chat", "name: secret"))
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts/secret.model.yaml").symlink_to(outside)
+    result = load_directory(tmp_path / "prompts", relative_to=tmp_path)
+    f = only(result.findings)
+    assert (f.code, f.path) == ("symlink", "prompts/secret.model.yaml")
+    assert "never follows links" in f.message and result.artifacts == []
+
+
+def test_symlinked_folders_are_refused_and_never_walked(tmp_path: Path):
+    write(tmp_path, "outside/secret.model.yaml")
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts/shared").symlink_to(tmp_path / "outside", target_is_directory=True)
+    result = load_directory(tmp_path / "prompts", relative_to=tmp_path)
+    assert [(f.code, f.path) for f in result.findings] == [("symlink", "prompts/shared")]
+    assert result.artifacts == []
+
+
+def test_a_symlinked_registry_folder_is_refused(tmp_path: Path):
+    write(tmp_path, "outside/chat.model.yaml")
+    (tmp_path / "prompts").symlink_to(tmp_path / "outside", target_is_directory=True)
+    f = only(load_directory(tmp_path / "prompts", relative_to=tmp_path).findings)
+    assert (f.code, f.path) == ("symlink", "prompts")
+
+
+def test_other_symlinks_are_ignored(tmp_path: Path):
+    write(tmp_path, "README.md", "read me")
+    write(tmp_path, "prompts/chat.model.yaml")
+    (tmp_path / "prompts/README.md").symlink_to(tmp_path / "README.md")
+    result = load_directory(tmp_path / "prompts", relative_to=tmp_path)
+    assert result.findings == [] and len(result.artifacts) == 1
+
+
+@pytest.mark.parametrize(("name", "fix"), [
+    ("chat.model.yml", "rename it to chat.model.yaml"),
+    ("chat.MODEL.YAML", "rename it to chat.model.yaml"),
+    ("Chat.Model.Yaml", "rename it to Chat.model.yaml"),
+    ("sub/chat.prompt.YML", "rename it to chat.prompt.yaml"),
+])
+def test_an_almost_right_suffix_is_an_error_not_silently_skipped(
+        tmp_path: Path, name: str, fix: str):
+    write(tmp_path, f"prompts/{name}")
+    f = only(load_directory(tmp_path / "prompts", relative_to=tmp_path).findings)
+    assert f.code == "wrong-suffix" and f.path == f"prompts/{name}" and f.fix == fix
+    assert "would be skipped" in f.message
+
+
+def test_a_file_over_the_size_limit_is_not_read(tmp_path: Path):
+    write(tmp_path, "prompts/chat.model.yaml", MODEL + "#" * 2000 + "\n")
+    f = only(load_directory(tmp_path / "prompts", relative_to=tmp_path,
+                            limits=Limits(max_file_bytes=1000)).findings)
+    assert f.code == "too-large" and f.path == "prompts/chat.model.yaml"
+
+
+def test_a_fifo_with_an_artifact_name_is_refused_without_blocking(tmp_path: Path):
+    (tmp_path / "prompts").mkdir()
+    os.mkfifo(tmp_path / "prompts/chat.model.yaml")
+    f = only(load_directory(tmp_path / "prompts", relative_to=tmp_path).findings)
+    assert f.code == "not-a-file"

@@ -23,8 +23,9 @@ from promptctl.api.feed import ChangeFeed, default_feed
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.config import Settings
-from promptctl.errors import PromptctlError
+from promptctl.errors import PromptctlError, UsageError
 from promptctl.flags.factory import make_backend
+from promptctl.limits import Limits, limits_from
 from promptctl.rollout import Rollouts
 from promptctl.store import Store
 
@@ -44,8 +45,13 @@ class ApiState:
 
 
 def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFeed | None = None,
-               keepalive: float = 10.0, max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """Build the lookup API over ``settings``' database (``promptctl serve`` runs it)."""
+               keepalive: float = 10.0, max_body: int = MAX_BODY_BYTES,
+               limits: Limits | None = None) -> FastAPI:
+    """Build the lookup API over ``settings``' database (``promptctl serve`` runs it).
+
+    ``limits`` (default: ``promptctl.toml``'s ``[limits]`` and the environment) gives the
+    body read timeout; the header and idle timeouts belong to the server (``api.server``)."""
+    limits = limits or server_limits(settings)
     store = store or Store.open(settings.db_url)
     feed = feed or default_feed(store)
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
@@ -69,8 +75,18 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     from promptctl.api.routes import router
 
     app.include_router(router)
-    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body)
+    app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
+                       body_timeout=limits.body_timeout_seconds)
     return app
+
+
+def server_limits(settings: Settings) -> Limits:
+    """The bounds for ``settings``' project: ``[limits]`` of promptctl.toml, then
+    ``PROMPTCTL_<NAME>`` environment variables."""
+    table = settings.extra.get("limits")
+    if table is not None and not isinstance(table, dict):
+        raise UsageError(f"promptctl.toml: limits must be a table, got {table!r}")
+    return limits_from(table)
 
 
 def error_body(error: str, detail: Any, **extra: Any) -> dict[str, Any]:

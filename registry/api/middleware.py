@@ -1,19 +1,28 @@
-"""ASGI middleware: request-body size limit and Prometheus request metrics.
+"""ASGI middleware: request-body size and time limits, and Prometheus request metrics.
 
 Written as plain ASGI (not ``BaseHTTPMiddleware``) so the event stream is not
 buffered and the hot path pays for one wrapper only.
+
+Metric labels come from bounded sets only, so no client can grow ``/metrics``
+(or the server's memory) by inventing methods or paths: methods outside
+:data:`METHODS` count as ``other``, unmatched paths as ``unmatched``, and a
+route is its template (``/v1/envs/{env}/...``), never the raw path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from promptctl.limits import DEFAULT_LIMITS
+
 MAX_BODY_BYTES = 64 * 1024
 STREAM_ROUTES = frozenset({"/v1/envs/{env}/events"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 Scope = dict[str, Any]
 
@@ -35,10 +44,12 @@ class Metrics:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: Any, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: Any, metrics: Metrics, max_body: int = MAX_BODY_BYTES,
+                 body_timeout: float = DEFAULT_LIMITS.body_timeout_seconds) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -49,9 +60,17 @@ class ObservabilityMiddleware:
         declared = _content_length(scope)
         body = None  # a declared length over the limit is refused without reading the body
         if declared is None or declared <= self.max_body:
-            body = await _read_body(receive, self.max_body)
+            try:
+                body = await asyncio.wait_for(_read_body(receive, self.max_body),
+                                              self.body_timeout)
+            except TimeoutError:
+                await _refuse(send, 408, "RequestTimeout",
+                              f"request body not received within {self.body_timeout:g}s")
+                self._observe(scope, 408, started)
+                return
         if body is None:  # too large (or the client went away while sending it)
-            await _too_large(send, self.max_body)
+            await _refuse(send, 413, "PayloadTooLarge",
+                          f"request body larger than {self.max_body} bytes")
             self._observe(scope, 413, started)
             return
         replayed = False
@@ -76,10 +95,15 @@ class ObservabilityMiddleware:
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
-        method = scope.get("method", "")
+        method = method_label(scope.get("method", ""))
         self.metrics.requests.labels(method, path, str(status)).inc()
         if path not in STREAM_ROUTES:
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+def method_label(method: str) -> str:
+    """``method`` if it is a standard one, else ``other``: a bounded label set."""
+    return method if method in METHODS else "other"
 
 
 async def _read_body(receive: Any, limit: int) -> bytes | None:
@@ -113,10 +137,14 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps({"error": "PayloadTooLarge",
-                       "detail": f"request body larger than {limit} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+async def _refuse(send: Any, status: int, error: str, detail: str) -> None:
+    """Answer ``status`` before the body is read. A 408 also closes the connection (the
+    client is too slow to wait for); after a 413 the server discards what is still sent,
+    within the body timeout (``api.server``)."""
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode())]
+    if status == 408:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from promptctl.api.app import ApiState
 from promptctl.api.snapshots import CachedSnapshot
@@ -21,7 +31,8 @@ router = APIRouter()
 NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EnvPath = Annotated[str, Path(pattern=NAME, description="Environment name")]
 NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: a 422 here, not a 500 in the store
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"  # no C0/C1 control characters, no DEL
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
 
 
@@ -48,18 +59,31 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _printable(value: str) -> str:
+    """Refuse C0 and C1 control characters and DEL: recorded text is shown in operators'
+    terminals (``history``, ``token list``), where an escape sequence would act."""
+    for index, char in enumerate(value):
+        if CONTROL.match(char):
+            raise ValueError(f"must be printable text: control character U+{ord(char):04X} "
+                             f"at position {index}")
+    return value
+
+
 def _text(max_length: int) -> Any:
-    """A JSON string of at most ``max_length`` characters and without NUL."""
-    return Annotated[StrictStr, StringConstraints(max_length=max_length, pattern=NO_NUL)]
+    """A JSON string of at most ``max_length`` printable characters (no control
+    characters, so no NUL either: PostgreSQL text cannot hold one)."""
+    return Annotated[StrictStr, StringConstraints(max_length=max_length),
+                     AfterValidator(_printable), WithJsonSchema(
+                         {"type": "string", "maxLength": max_length, "pattern": PRINTABLE})]
 
 
 # The audit actor is ``token:<name> (<claimed actor>)`` in a 256-character column:
 # 6 + 128 + 3 + 100 = 237 always fits.
-TokenName, ClaimedActor, Reason = _text(128), _text(100), _text(2000)
+TokenName, ClaimedActor, Reason, Version = _text(128), _text(100), _text(2000), _text(128)
 
 
 class PromoteBody(_Body):
-    version: StrictStr = Field(max_length=128, pattern=NO_NUL, description="A released version.")
+    version: Version = Field(description="A released version.")
     percent: StrictInt = Field(100, description="1-99 sets a canary; 100 makes it stable.")
     reason: Reason | None = None
     actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")

@@ -13,6 +13,7 @@ The working tree is a pseudo-revision (:data:`WORKTREE`) read from disk.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -23,23 +24,32 @@ import yaml
 from promptctl.errors import BackendUnavailable, NotFoundError, UsageError
 from promptctl.findings import Finding
 from promptctl.gitrepo import content_hash_in
+from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import (
     LoadResult,
     Located,
+    Unreadable,
+    check_size,
     duplicate_findings,
     kind_of_path,
+    misnamed_kind,
     parse_document,
-    registry_files,
+    path_findings,
+    read_file,
+    scan_directory,
+    symlink_finding,
 )
 from promptctl.model import ArtifactBase, ArtifactKey, Ref
-from promptctl.yaml_io import FastSafeLoader
+from promptctl.yaml_io import NotText, decode_text, load_yaml
 
 WORKTREE = "WORKTREE"
 DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
 
 _ParseResult = tuple[ArtifactBase | None, list[Finding]]
-_PARSE_CACHE: dict[tuple[str, str], _ParseResult] = {}
+# (path, blob id) -> the limits a document was parsed under, and the result
+_PARSE_CACHE: dict[tuple[str, str], tuple[Limits, _ParseResult]] = {}
 _LIGHT_CACHE: dict[tuple[str, str], LightArtifact | None] = {}
+SYMLINK_MODE = "120000"
 _CACHE_LIMIT = 50_000
 
 
@@ -57,15 +67,23 @@ class Revision:
 
 @dataclass
 class Snapshot:
-    """The artifact files of one revision: path → blob id, with texts read on demand."""
+    """The artifact files of one revision: path → blob id, with bytes read on demand.
+
+    ``refused`` holds files that are listed but never read, each with the finding that
+    says why: a symlink, a suffix that is almost right, a file over the size limit.
+    """
 
     root: Path
     revision: Revision
     files: dict[str, str]
-    _texts: dict[str, str] = field(default_factory=dict)
+    _texts: dict[str, bytes] = field(default_factory=dict)
+    refused: dict[str, Finding] = field(default_factory=dict)
+    limits: Limits = DEFAULT_LIMITS
 
-    def texts(self, paths: list[str]) -> dict[str, str]:
-        """Texts of ``paths``, reading the missing ones with one ``git cat-file --batch``."""
+    def blobs(self, paths: list[str]) -> dict[str, bytes]:
+        """Bytes of ``paths`` (not decoded: the loader decodes strictly), reading the missing
+        ones with one ``git cat-file --batch``; refused files are left out."""
+        paths = [p for p in paths if p not in self.refused]
         missing = sorted({self.files[p] for p in paths if p not in self._texts})
         if missing:
             blobs = _cat_blobs(self.root, missing)
@@ -74,13 +92,23 @@ class Snapshot:
                     self._texts[path] = blobs[self.files[path]]
         return {p: self._texts[p] for p in paths}
 
+    def texts(self, paths: list[str]) -> dict[str, str]:
+        """Texts of ``paths``; a refused file or one that is not UTF-8 text reads as ``""``
+        (it has no artifact, and its finding comes from :meth:`parse`)."""
+        data = self.blobs(paths)
+        return {p: _text_or_empty(data[p]) if p in data else "" for p in paths}
+
     def parse(self, paths: list[str]) -> LoadResult:
-        """Fully parse and validate ``paths`` (cached by path and blob id)."""
-        need = [p for p in paths if (p, self.files[p]) not in _PARSE_CACHE]
-        texts = self.texts(need)
+        """Fully parse and validate ``paths`` (cached by path, blob id and limits)."""
+        need = [p for p in paths if _cached(p, self.files[p], self.limits) is None]
+        texts = self.blobs(need)
         result = LoadResult()
         for path in paths:
-            artifact, findings = _parse(path, self.files[path], texts.get(path, ""))
+            if path in self.refused:
+                result.findings.append(self.refused[path])
+                continue
+            artifact, findings = _parse(path, self.files[path], texts.get(path, b""),
+                                        self.limits)
             result.findings.extend(findings)
             if artifact is not None:
                 result.artifacts.append(Located(artifact, path))
@@ -88,13 +116,14 @@ class Snapshot:
 
     def light(self, paths: list[str]) -> list[Located]:
         """Identity and refs only (no validation) of ``paths``: enough to match and resolve."""
+        paths = [p for p in paths if p not in self.refused]
         need = [p for p in paths if (p, self.files[p]) not in _LIGHT_CACHE]
-        texts = self.texts(need)
+        texts = self.blobs(need)
         out = []
         for path in paths:
             key = (path, self.files[path])
             if key not in _LIGHT_CACHE:
-                _LIGHT_CACHE[key] = LightArtifact.from_text(texts[path])
+                _LIGHT_CACHE[key] = LightArtifact.from_text(texts[path], self.limits)
             light = _LIGHT_CACHE[key]
             if light is not None:
                 out.append(Located(light, path))  # type: ignore[arg-type]
@@ -118,12 +147,17 @@ class LightArtifact:
         return list(self.pinned)
 
     @classmethod
-    def from_text(cls, text: str) -> LightArtifact | None:
-        """Read identity and refs; a regular-expression fast path, else a YAML parse."""
+    def from_text(cls, text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> LightArtifact | None:
+        """Read identity and refs; a regular-expression fast path, else a (bounded) YAML
+        parse. Anything unreadable is ``None``: the full parse reports it."""
+        try:
+            text = decode_text(text) if isinstance(text, bytes) else text
+        except NotText:
+            return None
         data = _fast_fields(text)
         if data is None:
             try:
-                data = yaml.load(text, Loader=FastSafeLoader)
+                data = load_yaml(text, limits)
             except yaml.YAMLError:
                 return None
         if not isinstance(data, dict) or not all(
@@ -247,27 +281,54 @@ def default_base(root: Path) -> Revision:
     raise NotFoundError("no `main` or `master` branch to compare with: name a BASE revision")
 
 
-def list_revision(root: Path, revision: Revision, registry_dir: str) -> Snapshot:
-    """The artifact files below ``registry_dir`` at ``revision`` (one ``git ls-tree``)."""
+def list_revision(
+    root: Path, revision: Revision, registry_dir: str, limits: Limits = DEFAULT_LIMITS
+) -> Snapshot:
+    """The artifact files below ``registry_dir`` at ``revision`` (one ``git ls-tree``).
+
+    Symlinks (mode 120000), almost-right suffixes and blobs over ``limits.max_file_bytes``
+    (sizes come from the listing, so such a blob is never read) are listed as refused.
+    """
     if revision.commit is None:
-        return _worktree_snapshot(root, revision, registry_dir)
-    listing = git(root, "ls-tree", "-r", "-z", "--full-tree", revision.commit, "--",
+        return _worktree_snapshot(root, revision, registry_dir, limits)
+    listing = git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", revision.commit, "--",
                   registry_dir.rstrip("/") + "/")
     files: dict[str, str] = {}
+    refused: dict[str, Finding] = {}
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, path_bytes = record.partition(b"\t")
-        _mode, obj_type, sha = meta.decode().split(" ")
-        path = path_bytes.decode()
-        if obj_type == "blob" and kind_of_path(path):
-            files[path] = sha
-    return Snapshot(root, revision, dict(sorted(files.items())))
+        mode, obj_type, sha, size = meta.decode().split()
+        path = path_bytes.decode("utf-8", errors="surrogateescape")
+        if obj_type != "blob" or not (kind_of_path(path) or misnamed_kind(path)):
+            continue
+        files[path] = sha
+        problem = _listing_problem(path, mode, int(size), limits)
+        if problem is not None:
+            refused[path] = problem
+    return Snapshot(root, revision, dict(sorted(files.items())), refused=refused, limits=limits)
 
 
-def load_revision(root: Path, revision: Revision, registry_dir: str) -> LoadResult:
+def _listing_problem(path: str, mode: str, size: int, limits: Limits) -> Finding | None:
+    """Why a listed blob must not be read, or ``None``."""
+    if mode == SYMLINK_MODE:
+        return symlink_finding(path)
+    problems = path_findings(path)
+    if problems:
+        return problems[0]
+    try:
+        check_size(size, limits)
+    except Unreadable as exc:
+        return exc.finding(path)
+    return None
+
+
+def load_revision(
+    root: Path, revision: Revision, registry_dir: str, limits: Limits = DEFAULT_LIMITS
+) -> LoadResult:
     """Load and validate every artifact file of ``revision`` (what ``lint`` would see)."""
-    snapshot = list_revision(root, revision, registry_dir)
+    snapshot = list_revision(root, revision, registry_dir, limits)
     result = snapshot.parse(list(snapshot.files))
     result.findings.extend(duplicate_findings(result.artifacts))
     return result
@@ -304,38 +365,70 @@ def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[st
 # -- sources ------------------------------------------------------------------------------------
 
 
-def _cat_blobs(root: Path, shas: list[str]) -> dict[str, str]:
-    """Read many blobs with one ``git cat-file --batch``."""
+def _cat_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
+    """Read many blobs with one ``git cat-file --batch`` (bytes: decoding is the loader's)."""
     out = git(root, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
-    blobs: dict[str, str] = {}
+    blobs: dict[str, bytes] = {}
     pos = 0
     for sha in shas:
         header_end = out.index(b"\n", pos)
         size = int(out[pos:header_end].split(b" ")[2])
         body = out[header_end + 1:header_end + 1 + size]
-        blobs[sha] = body.decode("utf-8", errors="replace")
+        blobs[sha] = body
         pos = header_end + 1 + size + 1
     return blobs
 
 
-def _worktree_snapshot(root: Path, revision: Revision, registry_dir: str) -> Snapshot:
-    files, texts = {}, {}
-    for path in registry_files(root / registry_dir):
-        data = path.read_bytes()
-        rel = path.relative_to(root).as_posix()
-        files[rel] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        texts[rel] = data.decode("utf-8", errors="replace")
-    return Snapshot(root, revision, files, texts)
+def _worktree_snapshot(
+    root: Path, revision: Revision, registry_dir: str, limits: Limits
+) -> Snapshot:
+    """The working tree read the way ``lint`` reads it: symlinks are refused, never followed."""
+    files, texts, refused = {}, {}, {}
+    paths, findings = scan_directory(root / registry_dir, root)
+    for rel, path in paths:
+        try:
+            data = read_file(path, limits)
+        except Unreadable as exc:
+            files[rel], refused[rel] = _stand_in_id(rel), exc.finding(rel)
+            continue
+        files[rel] = _blob_id(data)
+        texts[rel] = data
+    for finding in findings:
+        link = root / finding.path
+        files[finding.path] = (_blob_id(os.fsencode(os.readlink(link))) if link.is_symlink()
+                               else _stand_in_id(finding.path))
+        refused[finding.path] = finding
+    return Snapshot(root, revision, dict(sorted(files.items())), texts, refused, limits)
 
 
-def _parse(path: str, sha: str, text: str) -> _ParseResult:
-    key = (path, sha)
-    parsed = _PARSE_CACHE.get(key)
+def _text_or_empty(data: bytes) -> str:
+    try:
+        return decode_text(data)
+    except NotText:
+        return ""
+
+
+def _blob_id(data: bytes) -> str:
+    """The id git gives a blob of ``data`` (so an unchanged file matches the commit's)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _stand_in_id(path: str) -> str:
+    return hashlib.sha1(b"refused\0" + path.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _cached(path: str, sha: str, limits: Limits) -> _ParseResult | None:
+    hit = _PARSE_CACHE.get((path, sha))
+    return hit[1] if hit is not None and hit[0] == limits else None
+
+
+def _parse(path: str, sha: str, data: bytes, limits: Limits) -> _ParseResult:
+    parsed = _cached(path, sha, limits)
     if parsed is None:
-        parsed = parse_document(path, text)
+        parsed = parse_document(path, data, limits)
         if len(_PARSE_CACHE) >= _CACHE_LIMIT:
             _PARSE_CACHE.clear()
-        _PARSE_CACHE[key] = parsed
+        _PARSE_CACHE[(path, sha)] = (limits, parsed)
     return parsed
 
 

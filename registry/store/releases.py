@@ -60,3 +60,30 @@ def load_released(catalog: Catalog, session: Session,
     for record in records:
         catalog.add(Entry(record_artifact(record), None, released=True))
     return catalog
+
+
+def served_keys(session: Session, keys: Iterable[ArtifactKey]) -> set[ArtifactKey]:
+    """The prompt versions among ``keys`` that a rollout serves or can roll back to."""
+    from promptctl.store.tables import RolloutRecord
+
+    wanted = {key for key in keys if key.kind == "prompt"}
+    names = sorted({key.name for key in wanted})
+    served: set[ArtifactKey] = set()
+    for start in range(0, len(names), 300):
+        stmt = select(RolloutRecord).where(RolloutRecord.prompt.in_(names[start:start + 300]))
+        for rollout in session.exec(stmt):
+            versions = {rollout.stable, rollout.canary, *json.loads(rollout.previous or "[]")}
+            served |= {ArtifactKey("prompt", rollout.prompt, v) for v in versions if v} & wanted
+    return served
+
+
+def delete_releases(session: Session, keys: Iterable[ArtifactKey]) -> int:
+    """Delete the rows of ``keys`` (a release taking back rows whose tags it could not
+    create); returns how many rows went."""
+    deleted = 0
+    for key in set(keys):
+        record = get_release(session, key)
+        if record is not None:
+            session.delete(record)
+            deleted += 1
+    return deleted

@@ -34,8 +34,11 @@ class ReleaseRecord(SQLModel, table=True):
     path: str = Field(max_length=512)
     git_commit: str = Field(max_length=64)
     tag: str = Field(max_length=256)
-    author: str = Field(max_length=256)
+    author: str = Field(max_length=256)  # who ran ``release`` (the releaser)
     released_at: datetime = now_column()
+    # Author of the last commit that changed the file (revision 0003): who wrote this
+    # version. None on rows released before that revision recorded it.
+    commit_author: str | None = Field(default=None, max_length=256)
 
 
 # -- rollout (revision 0002_rollout) ------------------------------------------------------------
