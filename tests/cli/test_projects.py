@@ -44,7 +44,8 @@ def fresh_project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("command", [("list",), ("status",), ("token", "list"), ("release",),
+@pytest.mark.parametrize("command", [("list",), ("status",), ("token", "list"), ("show", "a"),
+                                     ("token", "create", "--role", "admin"),
                                      ("promote", "a", "1.0.0", "--env", "production")])
 def test_outside_a_project_a_command_that_needs_the_database_exits_2_and_creates_nothing(
         tmp_path: Path, command: tuple[str, ...]) -> None:
@@ -53,6 +54,15 @@ def test_outside_a_project_a_command_that_needs_the_database_exits_2_and_creates
     one_line_error(run(*command, cwd=folder), 2, f"{folder} is not inside a promptctl project",
                    "promptctl init", "--db")
     one_line_error(run("--repo", str(folder), *command), 2, "not inside a promptctl project")
+    assert list(folder.iterdir()) == []
+
+
+def test_release_outside_a_project_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-project"
+    folder.mkdir()
+    result = run("--repo", str(folder), "release")
+    assert result.exit_code in (2, 3)
+    one_line_error(result, result.exit_code, str(folder))
     assert list(folder.iterdir()) == []
 
 
