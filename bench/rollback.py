@@ -61,7 +61,7 @@ def main() -> None:
     ws.run("promote", "support", "1.0.0", "--env", "production")
     reader, deployer = ws.token("reader", "production"), ws.token("deployer")
     server = Server(ws)
-    sdks = [Registry(server.url, "production", reader) for _ in range(args.sdks)]
+    sdks = [Registry(server.url, "production", reader).start() for _ in range(args.sdks)]
     try:
         modes = {"CLI -> database": {},
                  "CLI -> API": {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": deployer}}

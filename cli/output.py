@@ -101,7 +101,7 @@ def table(*columns: str, title: str | None = None) -> Table:
 def fail(error: PromptctlError, as_json: bool = False) -> None:
     """Report ``error`` in one line (or JSON) and exit with its mapped code."""
     if as_json:
-        print_json({"error": type(error).__name__, "detail": error.message,
+        print_json({"error": error.code, "detail": error.message,
                     "items": error.detail})
     else:
         message = " ".join(error.message.splitlines())  # one line, whatever it quotes

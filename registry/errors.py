@@ -3,16 +3,23 @@
 Every error a user can provoke is a subclass of :class:`PromptctlError`. The CLI
 and the HTTP API never decide on exit codes or status codes themselves: they look
 them up in :data:`ERROR_TABLE`, so one error always means the same thing on
-both surfaces.
+both surfaces. The table also gives each class a stable ``code`` (``not_found``,
+``conflict``...): the HTTP body carries it as ``{"error": code, "detail": message}``
+and :func:`error_from_code` turns it back into the same class, in the SDK and in
+the CLI's remote mode.
+
+This module imports nothing but the standard library, so the SDK can use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 
 class PromptctlError(Exception):
     """Base of every expected error; its message is one line meant for a user."""
+
+    code: ClassVar[str] = "error"  # set from ERROR_TABLE below; subclasses inherit theirs
 
     def __init__(self, message: str, *, detail: object | None = None) -> None:
         super().__init__(message)
@@ -60,6 +67,22 @@ class BackendUnavailable(PromptctlError):
     """The database, git, the server or the flag backend could not be reached."""
 
 
+class PayloadTooLarge(UsageError):
+    """A request body over the server's limit."""
+
+
+class RequestTimeout(UsageError):
+    """A client too slow to send its request body within the server's body timeout."""
+
+
+class MethodNotAllowed(UsageError):
+    """An HTTP method the route does not accept."""
+
+
+class InternalError(BackendUnavailable):
+    """The server failed on a bug (HTTP 500): to a client, a backend it cannot use now."""
+
+
 class AuthError(PromptctlError):
     """Missing or invalid credentials."""
 
@@ -68,29 +91,69 @@ class PermissionDenied(PromptctlError):
     """Valid credentials that are not allowed to do this."""
 
 
-@dataclass(frozen=True)
-class ErrorMapping:
+class ErrorMapping(NamedTuple):
+    code: str  # on the wire: the ``error`` field of an HTTP error body
     exit_code: int
     http_status: int
 
 
-# The single table: most specific class first wins (looked up along the MRO).
+# The single table: most specific class first wins (looked up along the MRO). For a bare
+# HTTP status with no code (say, from a proxy), the first row with that status is used.
 ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
-    CheckFailed: ErrorMapping(exit_code=1, http_status=422),
-    UsageError: ErrorMapping(exit_code=2, http_status=400),
-    ValidationError: ErrorMapping(exit_code=2, http_status=422),
-    NotFoundError: ErrorMapping(exit_code=3, http_status=404),
-    ConflictError: ErrorMapping(exit_code=4, http_status=409),
-    BackendUnavailable: ErrorMapping(exit_code=5, http_status=503),
-    AuthError: ErrorMapping(exit_code=2, http_status=401),
-    PermissionDenied: ErrorMapping(exit_code=2, http_status=403),
-    PromptctlError: ErrorMapping(exit_code=2, http_status=400),
+    UsageError: ErrorMapping("usage", exit_code=2, http_status=400),
+    PayloadTooLarge: ErrorMapping("payload_too_large", exit_code=2, http_status=413),
+    MethodNotAllowed: ErrorMapping("method_not_allowed", exit_code=2, http_status=405),
+    RequestTimeout: ErrorMapping("request_timeout", exit_code=2, http_status=408),
+    ValidationError: ErrorMapping("validation", exit_code=2, http_status=422),
+    RenderError: ErrorMapping("render", exit_code=2, http_status=422),
+    CheckFailed: ErrorMapping("check_failed", exit_code=1, http_status=422),
+    NotFoundError: ErrorMapping("not_found", exit_code=3, http_status=404),
+    ConflictError: ErrorMapping("conflict", exit_code=4, http_status=409),
+    DirtyTreeError: ErrorMapping("dirty_tree", exit_code=4, http_status=409),
+    BackendUnavailable: ErrorMapping("backend_unavailable", exit_code=5, http_status=503),
+    InternalError: ErrorMapping("internal", exit_code=5, http_status=500),
+    AuthError: ErrorMapping("auth", exit_code=2, http_status=401),
+    PermissionDenied: ErrorMapping("permission_denied", exit_code=2, http_status=403),
+    PromptctlError: ErrorMapping("error", exit_code=2, http_status=400),
 }
+for _cls, _mapping in ERROR_TABLE.items():
+    _cls.code = _mapping.code
+del _cls, _mapping
+_BY_CODE: dict[str, type[PromptctlError]] = {m.code: cls for cls, m in ERROR_TABLE.items()}
+_BY_NAME: dict[str, type[PromptctlError]] = {cls.__name__: cls for cls in ERROR_TABLE}
+assert len(_BY_CODE) == len(ERROR_TABLE), "every error code is used once"
 
 
-def error_mapping(error: PromptctlError) -> ErrorMapping:
-    """Return the exit code and HTTP status of ``error`` from :data:`ERROR_TABLE`."""
-    for cls in type(error).__mro__:
-        if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]
+def error_mapping(error: PromptctlError | type[PromptctlError]) -> ErrorMapping:
+    """Return the code, exit code and HTTP status of ``error`` from :data:`ERROR_TABLE`."""
+    cls = error if isinstance(error, type) else type(error)
+    for base in cls.__mro__:
+        if base in ERROR_TABLE:
+            return ERROR_TABLE[base]
     raise AssertionError("PromptctlError is always in the table")
+
+
+def error_class(code: str, status: int | None = None) -> type[PromptctlError]:
+    """The class that sends ``code``; else (an unknown code, or none) the one for ``status``.
+
+    Class names (what the ``error`` field held before it carried codes) are understood
+    too, so a new client can still read an older server.
+    """
+    cls = _BY_CODE.get(code) or _BY_NAME.get(code)
+    if cls is not None:
+        return cls
+    if status is not None:
+        for candidate, mapping in ERROR_TABLE.items():
+            if mapping.http_status == status:
+                return candidate
+        if status >= 500:
+            return BackendUnavailable
+        if status >= 400:
+            return UsageError
+    return PromptctlError
+
+
+def error_from_code(code: str, detail: str, *, status: int | None = None,
+                    items: object | None = None) -> PromptctlError:
+    """Rebuild the error an HTTP body ``{"error": code, "detail": detail}`` describes."""
+    return error_class(code, status)(detail, detail=items)

@@ -1,39 +1,46 @@
 """The server's JSON errors (``{error, detail}``) back as promptctl exceptions.
 
-Kept apart from the database-backed modules so the SDK can use it without
-importing them.
+``error`` holds the code of :data:`promptctl.errors.ERROR_TABLE`, so the class comes
+back from the same table the server used to send it. Standard library only (no HTTP
+client), so the SDK can use it: :func:`error_from_body` takes the status and bytes of
+any response, :func:`error_from_response` reads them from an ``httpx.Response``.
 """
 
 from __future__ import annotations
 
-import httpx
+import json
+from typing import Protocol
 
-from promptctl import errors
-from promptctl.errors import (
-    AuthError,
-    BackendUnavailable,
-    NotFoundError,
-    PermissionDenied,
-    PromptctlError,
-    UsageError,
-)
-
-_BY_STATUS: dict[int, type[PromptctlError]] = {401: AuthError, 403: PermissionDenied,
-                                                404: NotFoundError, 409: errors.ConflictError}
+from promptctl.errors import PromptctlError, error_from_code
 
 
-def error_from_response(response: httpx.Response) -> PromptctlError:
-    """Rebuild the server's error as the exception class it names (else by status)."""
+class HttpResponse(Protocol):
+    """What :func:`error_from_response` reads of a response (``httpx.Response`` has it)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+
+def error_from_body(status: int, body: bytes, reason: str = "") -> PromptctlError:
+    """The error a response of ``status`` with ``body`` describes (by code, else by status)."""
     try:
-        body = response.json()
+        data = json.loads(body)
     except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        body = {"detail": response.text[:200] or response.reason_phrase}
-    named = getattr(errors, str(body.get("error", "")), None)
-    if isinstance(named, type) and issubclass(named, PromptctlError):
-        cls: type[PromptctlError] = named
-    else:
-        cls = _BY_STATUS.get(response.status_code) or (
-            BackendUnavailable if response.status_code >= 500 else UsageError)
-    return cls(str(body.get("detail") or body.get("error") or response.status_code))
+        data = None
+    if not isinstance(data, dict):
+        text = body[:200].decode("utf-8", "replace").strip()
+        data = {"detail": text or reason or f"HTTP {status}"}
+    detail = data.get("detail") or data.get("error") or f"HTTP {status}"
+    return error_from_code(str(data.get("error") or ""), str(detail), status=status,
+                           items=data.get("items"))
+
+
+def error_from_response(response: HttpResponse) -> PromptctlError:
+    """Rebuild the server's error as the exception class its code names."""
+    return error_from_body(response.status_code, response.content, response.reason_phrase)

@@ -69,9 +69,10 @@ def replicas(pg_deployed: tuple[Cli, dict[str, str]]) -> Iterator[tuple[Server, 
 
 
 def sdk(server: Server, tmp_path: Path, name: str = "sdk", **kwargs: object) -> Registry:
-    """A real SDK ``Registry`` on ``server``'s production environment."""
+    """A started SDK ``Registry`` on ``server``'s production environment."""
     return Registry(server.url, "production", server.tokens["reader"],
-                    fallback_path=tmp_path / f"{name}.json", **kwargs)  # type: ignore[arg-type]
+                    fallback_path=tmp_path / f"{name}.json",
+                    **kwargs).start()  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

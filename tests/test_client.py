@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from promptctl.client import Registry
-from promptctl.errors import AuthError, BackendUnavailable, NotFoundError, PermissionDenied
+from promptctl.errors import (
+    AuthError,
+    BackendUnavailable,
+    NotFoundError,
+    PermissionDenied,
+    UsageError,
+)
 from tests.proof_fixtures import sdk, wait_until
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -76,11 +82,11 @@ def test_sdk_survives_the_server_and_a_new_one_starts_from_the_fallback(
     assert reg.get("support", key="user-7").version == before.version
 
     offline = Registry(server.url, "production", server.tokens["reader"],
-                       fallback_path=fallback)
+                       fallback_path=fallback).start()
     assert offline.get("support", key="user-7").fingerprint == before.fingerprint
     with pytest.raises(BackendUnavailable, match="no fallback snapshot"):
         Registry(server.url, "production", server.tokens["reader"],
-                 fallback_path=tmp_path / "none.json")
+                 fallback_path=tmp_path / "none.json").start()
 
     # the server comes back with a change made meanwhile: both SDKs reconnect and see it
     server.cli("promote", "support", "1.1.0", "--env", "production")
@@ -108,11 +114,11 @@ def test_bad_credentials_fail_loudly_instead_of_using_the_fallback(server: Serve
     fallback = tmp_path / "fallback.json"
     sdk(server, tmp_path, name="fallback").close()
     with pytest.raises(AuthError):
-        Registry(server.url, "production", "pct_wrong", fallback_path=fallback)
+        Registry(server.url, "production", "pct_wrong", fallback_path=fallback).start()
     with pytest.raises(PermissionDenied):
-        Registry(server.url, "production", server.tokens["reader_staging"])
+        Registry(server.url, "production", server.tokens["reader_staging"]).start()
     with pytest.raises(NotFoundError):
-        Registry(server.url, "moon", server.tokens["deployer"])
+        Registry(server.url, "moon", server.tokens["deployer"]).start()
 
 
 def test_get_is_thread_safe_while_snapshots_swap(server: Server, tmp_path: Path) -> None:
@@ -153,3 +159,48 @@ def test_close_stops_the_background_thread(server: Server, tmp_path: Path) -> No
     assert wait_until(lambda: not thread.is_alive(), 5)
     # a closed registry still answers from its last snapshot
     assert reg.get("support", key="u").version == "1.0.0"
+
+
+# -- lifecycle: configure, start, close ---------------------------------------------------------
+
+
+def test_the_constructor_only_configures(tmp_path: Path) -> None:
+    """No connection and no thread until start(): an unreachable server is fine to name."""
+    threads = threading.active_count()
+    reg = Registry(f"http://127.0.0.1:{free_port()}", "production", "pct_x",
+                   fallback_path=tmp_path / "none.json", timeout=0.5)
+    assert threading.active_count() == threads and reg._thread is None
+    with pytest.raises(UsageError, match=r"call start\(\)"):
+        reg.get("support", key="u")
+    with pytest.raises(BackendUnavailable, match="no fallback snapshot"):
+        reg.start()
+    with pytest.raises(UsageError, match="not an http"):
+        Registry("ftp://example", "production")
+
+
+def test_start_falls_back_and_the_context_manager_starts_and_closes(server: Server,
+                                                                   tmp_path: Path) -> None:
+    fallback = tmp_path / "fallback.json"
+    sdk(server, tmp_path, name="fallback").close()
+    server.stop()
+    reg = Registry(server.url, "production", server.tokens["reader"], fallback_path=fallback,
+                   timeout=0.5)
+    with reg as entered:
+        assert entered is reg and reg.start() is reg  # a second start does nothing
+        assert reg.get("support", key="u").version == "1.0.0"
+        thread = reg._thread
+        assert thread is not None and thread.is_alive()
+    assert wait_until(lambda: not thread.is_alive(), 5)
+    with pytest.raises(UsageError, match="closed"):
+        reg.start()
+
+
+def test_from_snapshot_is_an_offline_registry(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "snap.json"
+    sdk(server, tmp_path, name="snap").close()
+    server.stop()
+    threads = threading.active_count()
+    with Registry.from_snapshot(path) as reg:
+        assert isinstance(reg, Registry) and reg.offline and reg._thread is None
+        assert reg.get("support", key="u").version == "1.0.0"
+        assert threading.active_count() == threads

@@ -129,7 +129,7 @@ def test_a_canary_needs_a_stable_version_first(released: Cli) -> None:
 def test_json_errors_are_machine_readable(released: Cli) -> None:
     result = released("promote", "support", "9.9.9", "--env", "production", "--json")
     assert result.exit_code == 3
-    assert json.loads(result.output)["error"] == "NotFoundError"
+    assert json.loads(result.output)["error"] == "not_found"
 
 
 def test_env_add_creates_a_usable_environment(released: Cli) -> None:

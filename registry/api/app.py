@@ -1,6 +1,6 @@
 """The FastAPI application: state, error handling and middleware.
 
-Every error leaves as JSON ``{error, detail}`` with the HTTP status of
+Every error leaves as JSON ``{error, detail}`` (``error`` is the code) with the HTTP status of
 ``promptctl.errors.ERROR_TABLE``; invalid requests are 422, oversized bodies
 413. A 500 means a bug, never bad input.
 """
@@ -23,7 +23,13 @@ from promptctl.api.feed import ChangeFeed, default_feed
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.config import Settings
-from promptctl.errors import PromptctlError, UsageError
+from promptctl.errors import (
+    InternalError,
+    PromptctlError,
+    UsageError,
+    ValidationError,
+    error_class,
+)
 from promptctl.flags.factory import make_backend
 from promptctl.limits import Limits, limits_from
 from promptctl.rollout import Rollouts
@@ -97,24 +103,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PromptctlError)
     async def _promptctl_error(_: Request, exc: PromptctlError) -> JSONResponse:
         extra = {"items": exc.detail} if exc.detail is not None else {}
-        return JSONResponse(error_body(type(exc).__name__, exc.message, **extra),
+        return JSONResponse(error_body(exc.code, exc.message, **extra),
                             status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
                     for e in exc.errors()]
-        return JSONResponse(error_body("ValidationError", "; ".join(problems) or "invalid"),
+        return JSONResponse(error_body(ValidationError.code, "; ".join(problems) or "invalid"),
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        name = {404: "NotFoundError", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-        return JSONResponse(error_body(name, exc.detail), status_code=exc.status_code,
+        code = error_class("", exc.status_code).code  # 404 not_found, 405 method_not_allowed
+        return JSONResponse(error_body(code, exc.detail), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(error_body("InternalError", "internal server error"),
+        return JSONResponse(error_body(InternalError.code, "internal server error"),
                             status_code=500)

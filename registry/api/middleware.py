@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from promptctl.errors import PayloadTooLarge, RequestTimeout
 from promptctl.limits import DEFAULT_LIMITS
 
 MAX_BODY_BYTES = 64 * 1024
@@ -64,12 +65,12 @@ class ObservabilityMiddleware:
                 body = await asyncio.wait_for(_read_body(receive, self.max_body),
                                               self.body_timeout)
             except TimeoutError:
-                await _refuse(send, 408, "RequestTimeout",
+                await _refuse(send, 408, RequestTimeout.code,
                               f"request body not received within {self.body_timeout:g}s")
                 self._observe(scope, 408, started)
                 return
         if body is None:  # too large (or the client went away while sending it)
-            await _refuse(send, 413, "PayloadTooLarge",
+            await _refuse(send, 413, PayloadTooLarge.code,
                           f"request body larger than {self.max_body} bytes")
             self._observe(scope, 413, started)
             return

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from promptctl.resolver import Snapshot, build_snapshot
+from promptctl.snapshot import Snapshot
 from promptctl.store import Store
+from promptctl.store.snapshot_builder import build_snapshot
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def test_missing_malformed_or_unknown_tokens_are_401(server: Server) -> None:
                     {"Authorization": "Bearer pct_not-a-real-token"}):
         response = httpx.get(server.url + path, headers=headers)
         assert response.status_code == 401, headers
-        assert response.json()["error"] == "AuthError"
+        assert response.json()["error"] == "auth"
 
 
 def test_a_reader_resolves_only_in_its_environment(server: Server) -> None:
@@ -37,7 +37,7 @@ def test_a_reader_resolves_only_in_its_environment(server: Server) -> None:
                  "/v1/envs/production/events"):
         denied = call(server, "GET", path, staging_reader)
         assert denied.status_code == 403, path
-        assert denied.json() == {"error": "PermissionDenied", "detail":
+        assert denied.json() == {"error": "permission_denied", "detail":
                                  "this token is scoped to environment 'staging', not "
                                  "'production'"}
 

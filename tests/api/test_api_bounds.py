@@ -184,7 +184,7 @@ def test_a_slow_body_gets_408_and_a_close(timed: Server) -> None:
         sock.sendall(head + b'{"version": ')
         reply = read_until_closed(sock)
     assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
-    assert b'"error":"RequestTimeout"' in reply.replace(b" ", b"")
+    assert b'"error":"request_timeout"' in reply.replace(b" ", b"")
 
 
 def test_a_refused_body_cannot_be_trickled_for_ever(timed: Server) -> None:

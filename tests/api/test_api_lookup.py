@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from promptctl.resolver import Snapshot
+from promptctl.snapshot import Snapshot
 from tests.rollout_fixtures import Server
 
 pytestmark = pytest.mark.slow

@@ -52,5 +52,5 @@ def test_the_longest_token_name_and_claimed_actor_are_recorded_in_full(server: S
                              json={"version": "1.1.0", "actor": claimed})
         assert response.status_code == 200, response.text
         too_long = http.post(f"{base}/rollback", headers=headers, json={"actor": claimed + "a"})
-        assert too_long.status_code == 422 and too_long.json()["error"] == "ValidationError"
+        assert too_long.status_code == 422 and too_long.json()["error"] == "validation"
     assert response.json()["actor"] == f"token:{name} ({claimed})"

@@ -45,7 +45,7 @@ def test_control_characters_in_api_text_are_refused_and_change_nothing(server: S
                 case = f"{method} {path} {body(text)!r}"
                 assert response.status_code == 422, f"{case}: {response.text}"
                 data = response.json()
-                assert data["error"] == "ValidationError", case
+                assert data["error"] == "validation", case
                 assert "\n" not in data["detail"], case
         assert http.get(f"{BASE}/history").json() == history
         assert http.get("/v1/tokens").json() == tokens

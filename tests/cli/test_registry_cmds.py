@@ -182,7 +182,7 @@ def test_history_lists_versions_with_commit_and_author(released_examples: Cli, e
 def test_errors_can_be_json(released_examples: Cli):
     result = released_examples("show", "nope", "--json")
     assert result.exit_code == 3
-    assert json.loads(result.stdout)["error"] == "NotFoundError"
+    assert json.loads(result.stdout)["error"] == "not_found"
 
 
 def test_not_a_git_repository(tmp_path: Path):

@@ -86,10 +86,10 @@ def test_without_its_database_the_api_resolves_from_memory_and_refuses_writes(
             for response in writes:
                 assert response.status_code == 503, response.text
                 body = response.json()
-                assert body["error"] == "BackendUnavailable"
+                assert body["error"] == "backend_unavailable"
                 assert body["detail"].startswith("database unavailable:")
             health = httpx.get(f"{server.url}/healthz", timeout=10)
-            assert health.status_code == 503 and health.json()["error"] == "BackendUnavailable"
+            assert health.status_code == 503 and health.json()["error"] == "backend_unavailable"
             assert resolve_all(reader) == expected  # still serving after the failed writes
 
         # Back online: nothing of the refused writes was recorded, state matches the audit.

@@ -1,15 +1,18 @@
-"""The resolver: which version each key gets, Unleash-exact, through real snapshots."""
+"""Snapshots: which version each key gets, Unleash-exact, built from the database and evaluated
+in memory (the SDK's and the API's one evaluation path)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.resolver import Snapshot, build_snapshot
 from promptctl.rollout import Rollouts
+from promptctl.snapshot import Snapshot
 from promptctl.store import Store
+from promptctl.store.snapshot_builder import build_snapshot
 from tests.conftest import Cli
 from tests.rollout_fixtures import unleash_client
 
@@ -50,7 +53,7 @@ def test_raising_the_percent_only_adds_keys(rollouts: Rollouts) -> None:
     assert canary_keys(canary_at(rollouts, 5), KEYS) < previous  # lowering removes keys
 
 
-def test_the_resolver_matches_unleash_client_exactly(rollouts: Rollouts, tmp_path: Path
+def test_the_snapshot_matches_unleash_client_exactly(rollouts: Rollouts, tmp_path: Path
                                                      ) -> None:
     percents = (1, 10, 33, 50, 99)
     client = unleash_client({f"support-{p}": p for p in percents}, "support", tmp_path)
@@ -118,3 +121,15 @@ def test_unknown_prompts_and_bad_snapshots_are_clear_errors(rollouts: Rollouts,
         Snapshot.load(tmp_path / "bad.json")
     with pytest.raises(NotFoundError):
         Snapshot.load(tmp_path / "missing.json")
+
+
+def test_a_snapshot_whose_bundle_lacks_its_model_is_refused_at_load(rollouts: Rollouts,
+                                                                    tmp_path: Path) -> None:
+    """Bundles are not validated again (they were at release), but the fields every reader
+    relies on are checked at load, so a broken file fails there and not at get()."""
+    doc = build_snapshot(rollouts.store, "production")
+    bundle = doc["prompts"]["support"]["versions"]["1.0.0"]["bundle"]
+    del bundle["model"]["provider"]
+    (tmp_path / "broken.json").write_text(json.dumps(doc))
+    with pytest.raises(ValidationError, match="invalid snapshot"):
+        Snapshot.load(tmp_path / "broken.json")

@@ -4,63 +4,119 @@ A *snapshot* is a JSON document holding, for one environment, every prompt's
 rollout (stable, canary, percent, stickiness) with the bundles of the versions
 it serves and their fingerprints, plus the environment's change id (the id of
 its latest audit event, which only grows) as the ETag. The server builds it
-from the database; the SDK evaluates it in memory; both call
-:meth:`Snapshot.resolve`, so a key lands on the same variant everywhere.
+from the database (:mod:`promptctl.store.snapshot_builder`); the SDK evaluates
+it in memory; both call :meth:`Snapshot.resolve`, so a key lands on the same
+variant everywhere.
+
+This module is what the SDK imports, so it stays pure and light: the standard
+library, the bucketing hash, and nothing of the store, pydantic or Jinja2. Bundles
+are kept as the plain data they were released as: their JSON Schemas were validated
+at release and the fingerprint names that exact content, so they are never
+validated again here. Only ``render()`` loads the template engine, on first use.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
-from promptctl.bundle import Bundle, resolve_bundle
-from promptctl.catalog import Catalog
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.model import ArtifactKey, Prompt, Ref
 
-if TYPE_CHECKING:  # the database layer is imported only where snapshots are built, so
-    from sqlmodel import Session  # the SDK (which only evaluates them) stays light
+if TYPE_CHECKING:  # loaded on the first render() only
+    from promptctl.model import Prompt
 
-    from promptctl.store import Store
+__all__ = ["SNAPSHOT_FORMAT", "ReleasedBundle", "ResolvedBundle", "Snapshot", "snapshot_etag"]
 
 SNAPSHOT_FORMAT = 1
 _BUNDLE_CACHE_SIZE = 20_000
 
-# Compiled bundles by fingerprint, shared by every snapshot in the process. Released
-# versions are immutable, so a new snapshot (say, after a rollback) reuses the bundles
-# it already has and a swap costs a JSON parse, not a re-validation of every artifact.
-_bundles: dict[str, Bundle] = {}
+# Bundles by fingerprint, shared by every snapshot in the process. Released versions are
+# immutable, so a new snapshot (say, after a rollback) reuses the bundles it already has,
+# with the template objects their first render() built.
+_bundles: dict[str, ReleasedBundle] = {}
 
 
-def _bundle(fingerprint: str, data: dict[str, Any]) -> Bundle:
+class ReleasedBundle:
+    """A released bundle as plain data: ``{prompt, model, tools, index}`` content dicts.
+
+    Immutable by contract (nothing here writes to ``data``); read it through the
+    properties of :class:`ResolvedBundle`.
+    """
+
+    def __init__(self, fingerprint: str, data: Mapping[str, Any]) -> None:
+        self.fingerprint = fingerprint
+        self.data: Mapping[str, Any] = data
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical bundle document that the fingerprint covers."""
+        return dict(self.data)
+
+    @cached_property
+    def prompt(self) -> Prompt:
+        """The prompt as the model object the template engine renders, built on first use
+        without validation (``model_construct``): it was validated when it was released."""
+        from promptctl.model import Prompt, Template, Variable
+
+        content = dict(self.data["prompt"])
+        content["template"] = Template.model_construct(**content["template"])
+        content["variables"] = {name: Variable.model_construct(**decl)
+                                for name, decl in content.get("variables", {}).items()}
+        return Prompt.model_construct(**content)
+
+    def render(self, **values: Any) -> list[dict[str, str]]:
+        from promptctl.templating import render_prompt
+
+        return render_prompt(self.prompt, values)
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """The fields every reader of a bundle relies on, checked once at load (cheaply:
+    the content itself is trusted, see the module docstring)."""
+    prompt, model = data["prompt"], data["model"]
+    if not isinstance(prompt, Mapping) or not isinstance(prompt["template"], Mapping):
+        raise TypeError("a bundle's prompt must be an object with a template")
+    if not isinstance(model, Mapping) or not (model["provider"] and model["model"]):
+        raise TypeError("a bundle's model must name a provider and a model")
+    if not isinstance(data["tools"], list) or not isinstance(data.get("index") or {}, Mapping):
+        raise TypeError("a bundle's tools must be a list and its index an object")
+
+
+def _bundle(fingerprint: str, data: Mapping[str, Any]) -> ReleasedBundle:
+    _check_shape(data)  # also on a cache hit: a broken document fails the same way every time
     bundle = _bundles.get(fingerprint)
     if bundle is None:
-        bundle = Bundle.from_dict(data)
+        bundle = ReleasedBundle(fingerprint, data)
         if len(_bundles) >= _BUNDLE_CACHE_SIZE:
             _bundles.clear()
         _bundles[fingerprint] = bundle
     return bundle
 
 
-@dataclass(frozen=True, eq=False)
 class ResolvedBundle:
-    """The version of a prompt that one key gets, ready to render and to log."""
+    """The version of a prompt that one key gets, ready to render and to log.
 
-    env: str
-    name: str
-    version: str
-    variant: str  # "stable" | "canary"
-    fingerprint: str
-    bundle: Bundle
-    change_id: int = 0
+    Immutable by contract; a plain class rather than a dataclass, whose decorator alone
+    would cost the SDK's import a few milliseconds.
+    """
+
+    def __init__(self, env: str, name: str, version: str, variant: str, fingerprint: str,
+                 bundle: ReleasedBundle, change_id: int = 0) -> None:
+        self.env = env
+        self.name = name
+        self.version = version
+        self.variant = variant  # "stable" | "canary"
+        self.fingerprint = fingerprint
+        self.bundle = bundle
+        self.change_id = change_id
+
+    def __repr__(self) -> str:
+        return (f"ResolvedBundle({self.env}/{self.name}@{self.version} {self.variant} "
+                f"{self.fingerprint[:12]})")
 
     def render(self, **values: Any) -> list[dict[str, str]]:
         """Chat messages ``[{role, content}]``; variables are type-checked."""
@@ -69,34 +125,39 @@ class ResolvedBundle:
     @property
     def model(self) -> str:
         """The provider's model id (e.g. ``gpt-4o-mini-2024-07-18``)."""
-        return self.bundle.model.model
+        return str(self.bundle.data["model"]["model"])
 
     @property
     def provider(self) -> str:
-        return self.bundle.model.provider
+        return str(self.bundle.data["model"]["provider"])
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.bundle.model.params)
+        return dict(self.bundle.data["model"].get("params") or {})
 
     @cached_property
     def tools(self) -> list[dict[str, Any]]:
         """Function definitions to pass to the model: name, description, parameters."""
-        return [{"name": t.name, "description": t.description, "parameters": t.parameters}
-                for t in self.bundle.tools]
+        return [{"name": t["name"], "description": t["description"],
+                 "parameters": t["parameters"]} for t in self.bundle.data["tools"]]
 
     @property
     def index(self) -> dict[str, Any] | None:
-        return self.bundle.index.content() if self.bundle.index else None
+        index = self.bundle.data.get("index")
+        return dict(index) if index else None
 
     @property
     def output_schema(self) -> dict[str, Any] | None:
-        return self.bundle.prompt.output_schema
+        return self.bundle.data["prompt"].get("output_schema")
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return dict(self.bundle.data["prompt"].get("variables") or {})
 
     @property
     def templates(self) -> dict[str, str | None]:
-        template = self.bundle.prompt.template
-        return {"system": template.system, "user": template.user}
+        template = self.bundle.data["prompt"]["template"]
+        return {"system": template.get("system"), "user": template.get("user")}
 
     def trace(self) -> dict[str, Any]:
         """What to log with each LLM call so its output can be traced to this bundle."""
@@ -111,16 +172,15 @@ class ResolvedBundle:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolve endpoint's response body (DESIGN §5)."""
-        content = self.bundle.to_dict()
+        data = self.bundle.data
         return {"name": self.name, "version": self.version, "variant": self.variant,
                 "fingerprint": self.fingerprint, "env": self.env, "change_id": self.change_id,
-                "templates": self.templates, "variables": content["prompt"].get("variables", {}),
-                "model": content["model"], "tools": content["tools"], "index": content["index"],
+                "templates": self.templates, "variables": data["prompt"].get("variables", {}),
+                "model": data["model"], "tools": data["tools"], "index": data.get("index"),
                 "output_schema": self.output_schema}
 
 
-@dataclass(frozen=True)
-class _Rollout:
+class _Rollout(NamedTuple):
     name: str
     stable: ResolvedBundle
     canary: ResolvedBundle | None
@@ -185,8 +245,9 @@ class Snapshot:
 
         def bundle(version: str, variant: str) -> ResolvedBundle:
             data = versions[version]
-            return ResolvedBundle(self.env, name, version, variant, data["fingerprint"],
-                                  _bundle(data["fingerprint"], data["bundle"]), self.change_id)
+            fingerprint = str(data["fingerprint"])
+            return ResolvedBundle(self.env, name, version, variant, fingerprint,
+                                  _bundle(fingerprint, data["bundle"]), self.change_id)
 
         canary = entry.get("canary")
         stickiness = entry.get("stickiness") or DEFAULT_STICKINESS
@@ -220,6 +281,8 @@ class Snapshot:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a file."""
+        import tempfile  # only writers need it, not an app that reads a snapshot
+
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -236,46 +299,3 @@ class Snapshot:
 
 def snapshot_etag(env: str, change_id: int) -> str:
     return f'"{env}-{change_id}"'
-
-
-def change_id(session: Session, env: str) -> int:
-    """The id of ``env``'s latest audit event (0 before the first change)."""
-    from sqlalchemy import func
-    from sqlmodel import select
-
-    from promptctl.store.tables import RolloutEvent
-
-    stmt = select(func.max(RolloutEvent.id)).where(RolloutEvent.env == env)
-    return int(session.exec(stmt).one() or 0)
-
-
-def build_snapshot(store: Store, env: str) -> dict[str, Any]:
-    """The snapshot document of ``env`` as stored now."""
-    from sqlmodel import select
-
-    from promptctl.store.releases import load_released
-    from promptctl.store.tables import RolloutRecord
-
-    with store.session() as session:
-        current = change_id(session, env)  # read first: a later change only bumps the ETag
-        rows = [row for row in session.exec(select(RolloutRecord).where(RolloutRecord.env == env))
-                if row.stable is not None]
-        served = {row.prompt: [v for v in (row.stable, row.canary) if v] for row in rows}
-        catalog = load_released(Catalog(), session, (
-            ArtifactKey("prompt", name, v) for name, versions in served.items() for v in versions))
-        load_released(catalog, session, {ArtifactKey(kind, ref.name, ref.version)
-                                         for entry in catalog
-                                         for kind, ref in entry.artifact.refs()})
-    prompts: dict[str, Any] = {}
-    for row in rows:
-        versions = {}
-        for version in served[row.prompt]:
-            prompt = catalog.require("prompt", Ref(row.prompt, version))
-            assert isinstance(prompt, Prompt)
-            bundle = resolve_bundle(prompt, catalog)
-            versions[version] = {"fingerprint": bundle.fingerprint, "bundle": bundle.to_dict()}
-        prompts[row.prompt] = {"stable": row.stable, "canary": row.canary,
-                               "percent": row.percent, "stickiness": row.stickiness,
-                               "versions": versions}
-    return {"format": SNAPSHOT_FORMAT, "env": env, "change_id": current,
-            "generated_at": datetime.now(UTC).isoformat(), "prompts": prompts}
