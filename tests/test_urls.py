@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promptctl.client import Registry
-from promptctl.errors import BackendUnavailable
+from promptctl.errors import BackendUnavailable, UsageError
 from promptctl.urls import http_url_problem, is_sqlite_uri, redact_url, sqlite_file
 
 
@@ -57,7 +57,14 @@ def test_sqlite_file_names_the_file_of_plain_and_uri_urls(url: str, path: str | 
 
 
 def test_the_sdk_does_not_print_the_password_of_an_unreachable_server() -> None:
-    with pytest.raises(BackendUnavailable) as caught:
-        Registry("http://app:Sup3rS3cretPw@127.0.0.1:1", "production", "pct_x", timeout=1)
+    with (pytest.raises(BackendUnavailable) as caught,
+          Registry("http://app:Sup3rS3cretPw@127.0.0.1:1", "production", "pct_x", timeout=1)):
+        pass
     assert "Sup3rS3cretPw" not in caught.value.message
     assert "http://app:***@127.0.0.1:1" in caught.value.message
+
+
+def test_the_sdk_refuses_a_malformed_url_without_its_password() -> None:
+    with pytest.raises(UsageError) as caught:
+        Registry("http://app:Sup3rS3cretPw@127.0.0.1:port", "production", "pct_x")
+    assert "Sup3rS3cretPw" not in caught.value.message and "app:***@" in caught.value.message
