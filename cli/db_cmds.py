@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
     @db.command("downgrade")
     def downgrade(ctx: typer.Context, revision: str = typer.Argument(...)) -> None:
-        """Downgrade the schema to REVISION (``base`` removes every table)."""
+        """Downgrade the schema to REVISION ('base' removes every table)."""
         with handled():
             store = workspace(ctx).store
             store.downgrade(revision)
@@ -35,7 +35,12 @@ def register(app: typer.Typer) -> None:
 
             store = Store(workspace(ctx).settings.db_url)
             current = store.current_revision()
-            state = "up to date" if current == store.head_revision() else "upgrade available"
+            if current == store.head_revision():
+                state = "up to date"
+            elif current is None or current in store.known_revisions():
+                state = "upgrade available"
+            else:
+                state = "unknown to this promptctl: written by a newer or another promptctl"
             console.print(f"{current or '(empty)'} ({state})")
 
     app.add_typer(db, name="db")

@@ -131,7 +131,7 @@ def list_(
             for row in rows:
                 t.add_row(row["kind"], row["name"], row["latest"],
                           ", ".join(row["released"]) or "-", row["draft"] or "-",
-                          escape(row["description"]))
+                          row["description"])
             console.print(t)
 
         emit(rows, as_json, human)
@@ -162,9 +162,7 @@ def render(
     """Render a prompt to chat messages with its variables checked against their types."""
     with handled(as_json):
         catalog = workspace(ctx).catalog()
-        entry = catalog.find(spec, "prompt")
-        prompt = entry.artifact
-        assert isinstance(prompt, Prompt)
+        prompt = _find_prompt(catalog, spec)
         values = _read_vars(prompt, var, vars_file)
         bundle = resolve_bundle(prompt, catalog)
         messages = render_prompt(prompt, values, limits_from())  # the limits as of now
@@ -207,13 +205,31 @@ def history(
                       title=f"{entry.artifact.kind}/{entry.artifact.name}")
             for r in rows:
                 t.add_row(r["version"], r["released_at"][:19].replace("T", " "), r["commit"][:10],
-                          escape(r["author"] or "-"), escape(r["released_by"]), r["hash"][:12])
+                          r["author"] or "-", r["released_by"], r["hash"][:12])
             console.print(t)
 
         emit(rows, as_json, human)
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _find_prompt(catalog: Catalog, spec: str) -> Prompt:
+    """The prompt ``spec`` names; a model, tool or index is refused by name, since only
+    prompts have templates to render."""
+    qualified = "/" in spec
+    if qualified:
+        kind, _, rest = spec.partition("/")
+        name, kinds = rest.partition("@")[0], [kind]
+    else:
+        name = spec.partition("@")[0]
+        kinds = catalog.kinds_named(name)
+    if (kinds and "prompt" not in kinds and kinds[0] in KINDS
+            and catalog.versions(kinds[0], name)):
+        raise UsageError(f"{name} is a {kinds[0]}; only prompts render")
+    entry = catalog.find(spec, None if qualified else "prompt")
+    assert isinstance(entry.artifact, Prompt)
+    return entry.artifact
 
 
 def _tree_catalog(ws: Any) -> Catalog:

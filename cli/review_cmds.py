@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, handled
 from promptctl.cli.rollout_cmds import rollouts_for
+from promptctl.config import MEMORY_DB_URL
 from promptctl.errors import CheckFailed, PromptctlError, UsageError
 from promptctl.limits import DEFAULT_LIMITS
 from promptctl.review.diff import diff_revisions
@@ -18,6 +18,7 @@ from promptctl.review.lint_rules import GrowthPolicy
 from promptctl.review.render import FORMATS, print_text, render_json, render_markdown
 from promptctl.review.serving import gone_prompts, serving_findings
 from promptctl.rollout_state import RolloutState
+from promptctl.urls import sqlite_file
 from promptctl.workspace import Workspace
 
 
@@ -70,11 +71,14 @@ def _rollout_states(ws: Workspace) -> tuple[list[RolloutState] | None, str | Non
     A SQLite database that does not exist yet is not created: it holds no rollout.
     """
     settings = ws.settings
-    if not settings.url and settings.db_url.startswith("sqlite:///"):
-        path = Path(settings.db_url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            return None, (f"no registry database at {path}; set PROMPTCTL_DB or PROMPTCTL_URL "
-                          "to check")
+    try:
+        missing = not settings.url and settings.db_url == MEMORY_DB_URL
+    except PromptctlError as exc:  # outside a project, with no database named
+        return None, exc.message
+    if missing:
+        path = sqlite_file(settings.configured_db_url)
+        return None, (f"no registry database at {path}; set PROMPTCTL_DB or PROMPTCTL_URL "
+                      "to check")
     try:
         return rollouts_for(ws).status(), None
     except PromptctlError as exc:

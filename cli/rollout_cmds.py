@@ -141,8 +141,8 @@ def rollout_history(ws: Workspace, name: str, env: str, as_json: bool) -> None:
                   title=f"{name} in {env}")
         for c in changes:
             t.add_row(str(c.id), c.created_at.isoformat()[:19].replace("T", " "), c.action,
-                      escape(c.actor), describe_state(c.before), describe_state(c.after),
-                      escape(c.reason or ""))
+                      c.actor, describe_state(c.before), describe_state(c.after),
+                      c.reason or "")
         console.print(t)
 
     emit([c.to_dict() for c in changes], as_json, human)
@@ -225,7 +225,7 @@ def token_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
         def human() -> None:
             t = table("id", "name", "role", "env", "created", "revoked")
             for r in rows:
-                t.add_row(str(r["id"]), escape(str(r["name"])), str(r["role"]),
+                t.add_row(str(r["id"]), str(r["name"]), str(r["role"]),
                           str(r["env"] or "-"), str(r["created_at"])[:19],
                           "yes" if r["revoked"] else "")
             console.print(t)

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError
 from promptctl.http_errors import error_from_body
 from promptctl.snapshot import ResolvedBundle, Snapshot
+from promptctl.urls import http_url_problem, redact_url
 
 if TYPE_CHECKING:
     import http.client
@@ -80,9 +81,10 @@ class _Server:
         self._client = http.client
         # What a broken connection raises (socket errors and timeouts are OSError).
         self.errors: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
+        problem = http_url_problem(url)  # masks a password, and checks the port too
+        if problem:
+            raise UsageError(f"registry URL {problem}")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"{url!r} is not an http:// or https:// URL")
         self.url = url
         self.timeout = timeout
         self._https = parts.scheme == "https"
@@ -106,7 +108,8 @@ class _Server:
             response = conn.getresponse()
             body = response.read()
         except self.errors as exc:
-            raise BackendUnavailable(f"cannot reach {self.url}: {_describe(exc)}") from None
+            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {_describe(exc)}")
+                                     ) from None
         finally:
             conn.close()
         if response.status not in (200, 304):

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
-from promptctl.errors import BackendUnavailable, UsageError
+from promptctl.errors import AuthError, BackendUnavailable, UsageError
 from promptctl.http_errors import error_from_response
 from promptctl.rollout_state import Change, RolloutState
+from promptctl.urls import redact_url
 
 __all__ = ["RemoteRollouts", "error_from_response", "wait_until_healthy"]
 
@@ -26,6 +27,8 @@ class RemoteRollouts:
         if not token:
             raise UsageError("PROMPTCTL_URL is set but PROMPTCTL_TOKEN is not: a deployer "
                              "token is needed to talk to the server")
+        if not token.isascii() or not token.isprintable():
+            raise AuthError("PROMPTCTL_TOKEN must be printable ASCII (a token like pct_...)")
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, timeout=timeout,
                                   headers={"Authorization": f"Bearer {token}"})
@@ -53,7 +56,7 @@ class RemoteRollouts:
         try:
             response = self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"cannot reach {self.url}: {exc}") from None
+            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {exc}")) from None
         if response.status_code >= 400:
             raise error_from_response(response)
         return response.json()
@@ -74,10 +77,11 @@ def wait_until_healthy(url: str, timeout: float = 30.0,
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             err = process.stderr.read().decode() if process.stderr else ""
-            raise BackendUnavailable(f"server exited with {process.returncode}: {err}")
+            raise BackendUnavailable(redact_url(f"server exited with {process.returncode}: "
+                                                f"{err}"))
         try:
             if httpx.get(f"{url.rstrip('/')}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise BackendUnavailable(f"{url} did not become healthy within {timeout:g} s")
+    raise BackendUnavailable(f"{redact_url(url)} did not become healthy within {timeout:g} s")

@@ -18,6 +18,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from promptctl.env_names import check_env_name
 from promptctl.errors import (
     BackendUnavailable,
     CheckFailed,
@@ -27,7 +28,7 @@ from promptctl.errors import (
 )
 from promptctl.failpoints import crash_point
 from promptctl.flags.base import FlagBackend
-from promptctl.model import NAME_RE, ArtifactKey
+from promptctl.model import ArtifactKey
 from promptctl.rollout_state import Change, RolloutState, default_actor
 from promptctl.store import Store
 from promptctl.store.changes import notify_change
@@ -77,9 +78,7 @@ class Rollouts:
                                     "add it with `promptctl env add`")
 
     def add_environment(self, name: str) -> str:
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise UsageError(f"{name!r} is not a valid environment name: use lowercase "
-                             "letters, digits, '.', '_' or '-'")
+        check_env_name(name)
         try:
             with self.store.write() as session:
                 if _env_exists(session, name):

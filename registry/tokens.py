@@ -62,20 +62,31 @@ def create_token(store: Store, role: str, env: str | None = None, *, name: str |
     if role == "admin" and env:
         raise UsageError("an admin token cannot be scoped to an environment")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    label = name or f"{role}{'-' + env if env else ''}-{secret[4:10]}"
-    record = ApiToken(name=label[:128], token_hash=hash_secret(secret), role=role, env=env,
-                      created_by=created_by)
+    record = ApiToken(name=(name or role)[:128], token_hash=hash_secret(secret), role=role,
+                      env=env, created_by=created_by)
     with store.write() as session:
         session.add(record)
         session.flush()
+        if not name:  # named after its id, never after any part of the secret
+            record.name = default_token_name(role, env, record.id or 0)
+            session.add(record)
+            session.flush()
         principal = _principal(record)
     return principal, secret
+
+
+def default_token_name(role: str, env: str | None, token_id: int) -> str:
+    """``deployer-7``, ``reader-production-3``: role, scope and id. Older tokens keep the
+    names they were given (which once held six characters of the secret)."""
+    return f"{role}{'-' + env if env else ''}-{token_id}"
 
 
 def authenticate(store: Store, secret: str | None) -> Principal:
     """The principal holding ``secret``; ``AuthError`` for a missing/unknown/revoked one."""
     if not secret:
         raise AuthError("missing bearer token (Authorization: Bearer <token>)")
+    if not secret.isascii() or not secret.isprintable():  # no token has such characters
+        raise AuthError("invalid or revoked token")
     with store.session() as session:
         stmt = select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
         record = session.exec(stmt).first()
@@ -92,7 +103,13 @@ def list_tokens(store: Store) -> list[dict[str, object]]:
                                        "revoked": r.revoked_at is not None} for r in rows]
 
 
+MAX_TOKEN_ID = 2**31 - 1  # the id column is INTEGER: 32 bits on PostgreSQL
+
+
 def revoke_token(store: Store, token_id: int) -> datetime:
+    if not 1 <= token_id <= MAX_TOKEN_ID:
+        raise UsageError(f"{token_id} is not a token id (ids are whole numbers from 1 to "
+                         f"{MAX_TOKEN_ID}; `promptctl token list` shows them)")
     with store.write() as session:
         record = session.get(ApiToken, token_id)
         if record is None:

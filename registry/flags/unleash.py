@@ -28,6 +28,7 @@ import httpx
 
 from promptctl.errors import BackendUnavailable
 from promptctl.flags.base import FlagState
+from promptctl.urls import redact_url
 
 FLAG_PREFIX = "promptctl"
 CANARY, STABLE = "canary", "stable"
@@ -148,7 +149,8 @@ class UnleashFlagBackend:
             response = self._http.request(method, path, json=json)
         except httpx.HTTPError as exc:
             raise BackendUnavailable(
-                f"Unleash at {self.url} is unreachable: {type(exc).__name__}: {exc}") from exc
+                redact_url(f"Unleash at {self.url} is unreachable: {type(exc).__name__}: {exc}")
+            ) from exc
         if response.is_success or response.status_code in allow:
             return response
         raise BackendUnavailable(_refusal(response, method, path))

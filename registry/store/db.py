@@ -31,6 +31,7 @@ from sqlalchemy.exc import (
 from sqlmodel import Session, create_engine
 
 from promptctl.errors import BackendUnavailable, UsageError, ValidationError
+from promptctl.urls import is_sqlite_uri, redact_url, sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,8 +57,8 @@ def alembic_config(url: str) -> Config:
 def create_db_engine(url: str) -> Engine:
     """Create an engine with the settings each backend needs for concurrent use."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        path = sqlite_file(url)
+        if path and not is_sqlite_uri(url):  # a URI filename is SQLite's (mode=ro, ...)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
@@ -105,12 +106,19 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        shown = redact_url(url)
         try:
             self.engine = create_db_engine(url)
-        except (ArgumentError, NoSuchModuleError) as exc:
-            raise UsageError(f"invalid database URL {url!r}: {_first_line(exc)}") from None
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            # ValueError: SQLAlchemy's URL parser on e.g. a port that is not a number
+            raise UsageError(redact_url(f"invalid database URL {shown!r}: {_first_line(exc)}")
+                             ) from None
+        except ImportError as exc:
+            raise UsageError(f"the database driver of {shown!r} is not installed "
+                             f"({_first_line(exc)}); install it, or use another URL") from None
         except OSError as exc:
-            raise BackendUnavailable(f"cannot create the database at {url}: {exc}") from None
+            raise BackendUnavailable(redact_url(f"cannot create the database at {shown}: {exc}")
+                                     ) from None
         self.is_sqlite = url.startswith("sqlite")
 
     @classmethod
@@ -147,6 +155,8 @@ class Store:
             raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
         except DataError as exc:  # e.g. a value longer than its column (PostgreSQL checks)
             raise ValidationError(f"the database refused a value: {_first_line(exc)}") from exc
+        except OverflowError as exc:  # SQLite's driver: an int beyond 64 bits, unwrapped
+            raise ValidationError(f"the database refused a value: {exc}") from exc
 
     # -- migrations ---------------------------------------------------------------------------
 
@@ -165,13 +175,18 @@ class Store:
         a test checks this against Alembic's own script directory. Reading file
         names keeps every command's start-up free of Alembic and Mako.
         """
-        stems = [p.stem for p in (_migrations_dir() / "versions").glob("[0-9]*.py")]
-        return max(stems) if stems else None
+        stems = self.known_revisions()
+        return stems[-1] if stems else None
+
+    def known_revisions(self) -> list[str]:
+        """Every revision this promptctl ships, oldest first (file stems, as above)."""
+        return sorted(p.stem for p in (_migrations_dir() / "versions").glob("[0-9]*.py"))
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision``; a no-op when it is already there."""
         try:
-            if revision == "head" and self.current_revision() == self.head_revision():
+            current = self._known_current_revision()
+            if revision == "head" and current == self.head_revision():
                 return
             with self._migration_lock():
                 self._run("upgrade", revision)
@@ -179,18 +194,40 @@ class Store:
             raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
 
     def downgrade(self, revision: str) -> None:
-        with self._migration_lock():
-            self._run("downgrade", revision)
+        try:
+            self._known_current_revision()
+            with self._migration_lock():
+                self._run("downgrade", revision)
+        except SQLAlchemyError as exc:
+            raise BackendUnavailable(f"database unavailable: {_first_line(exc)}") from exc
+
+    def _known_current_revision(self) -> str | None:
+        """The current revision, refusing one this promptctl has no migration file for:
+        Alembic would fail with a traceback, and no migration could be right."""
+        current = self.current_revision()
+        if current is not None and current not in self.known_revisions():
+            raise BackendUnavailable(
+                f"the database is at schema revision {current!r}, which this promptctl does "
+                f"not know (its newest is {self.head_revision()!r}): it was written by a newer "
+                "or another promptctl; upgrade promptctl, or use another database")
+        return current
 
     def _run(self, action: str, revision: str) -> None:
         """Run Alembic's ``upgrade`` or ``downgrade`` on this store's own connection."""
         from alembic import command
+        from alembic.script.revision import RevisionError
+        from alembic.util import CommandError
 
         fn = getattr(command, action)
         config = alembic_config(self.url)
         with self.engine.connect() as conn:
             config.attributes["connection"] = conn
-            fn(config, revision)
+            try:
+                fn(config, revision)
+            except (CommandError, RevisionError) as exc:
+                known = ", ".join(["head", "base", *self.known_revisions()])
+                raise UsageError(f"cannot {action} the database to {revision!r}: "
+                                 f"{_first_line(exc)} (revisions: {known})") from None
             if conn.in_transaction():
                 conn.commit()
 
@@ -198,8 +235,8 @@ class Store:
     def _migration_lock(self) -> Iterator[None]:
         """Serialize migrations across processes (file lock or PostgreSQL advisory lock)."""
         if self.is_sqlite:
-            path = self.url.split("///", 1)[1] if "///" in self.url else ""
-            if not path or path == ":memory:":
+            path = sqlite_file(self.url)
+            if not path:
                 yield
                 return
             with open(f"{path}.migrate.lock", "w") as handle:

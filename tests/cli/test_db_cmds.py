@@ -17,7 +17,7 @@ def test_db_current_upgrade_downgrade(cli: Cli):
 def test_unreachable_database_is_exit_5(cli: Cli, tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("")
-    result = Cli(cli.root, f"sqlite:///{blocked}/sub/registry.db")("list")
+    result = Cli(cli.root, f"sqlite:///{blocked}/sub/registry.db")("release")
     assert result.exit_code == 5 and "cannot create the database" in result.stderr
 
 
