@@ -13,11 +13,10 @@ from rich.markup import escape
 from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.cli.context import workspace
-from promptctl.cli.output import console, emit, handled, print_json, table
+from promptctl.cli.output import clean, console, emit, handled, print_json, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
-from promptctl.limits import limits_from
 from promptctl.lint import lint_tree
 from promptctl.loader import load_directory
 from promptctl.model import KINDS, Prompt
@@ -161,11 +160,12 @@ def render(
 ) -> None:
     """Render a prompt to chat messages with its variables checked against their types."""
     with handled(as_json):
-        catalog = workspace(ctx).catalog()
+        ws = workspace(ctx)
+        catalog = ws.catalog()
         prompt = _find_prompt(catalog, spec)
         values = _read_vars(prompt, var, vars_file)
         bundle = resolve_bundle(prompt, catalog)
-        messages = render_prompt(prompt, values, limits_from())  # the limits as of now
+        messages = render_prompt(prompt, values, ws.settings.limits)
         data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
                 "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
 
@@ -318,10 +318,15 @@ def _print_messages(messages: list[dict[str, Any]], prompt: Prompt, fingerprint:
 
     Written straight to stdout, not through Rich: a panel or a console wraps and
     crops long lines at the terminal's width, and real prompts have lines far
-    longer than any terminal.
+    longer than any terminal. On a terminal, control characters (other than newline
+    and tab) are shown escaped so a template cannot drive the operator's terminal;
+    piped output is exact.
     """
+    on_terminal = sys.stdout.isatty()
     for message in messages:
         content = message["content"]
+        if on_terminal:
+            content = clean(content)
         sys.stdout.write(f"--- {message['role']} ---\n{content}")
         sys.stdout.write("" if content.endswith("\n") else "\n")
     sys.stdout.write(f"--- {prompt.name}@{prompt.version} fingerprint {fingerprint[:16]} ---\n")

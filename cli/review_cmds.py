@@ -52,7 +52,8 @@ def diff(
         base_rev = resolve_revision(root, base) if base else default_base(root)
         head_rev = resolve_revision(root, head or WORKTREE)
         report = diff_revisions(root, base_rev, head_rev, settings.registry_dir,
-                                GrowthPolicy.from_settings(settings.extra))
+                                GrowthPolicy.from_settings(settings.extra),
+                                limits=settings.limits)
         if gone_prompts(report):
             serving_findings(report, *_rollout_states(ws))
         if fmt == "json":

@@ -26,12 +26,11 @@ from promptctl.config import Settings
 from promptctl.errors import (
     InternalError,
     PromptctlError,
-    UsageError,
     ValidationError,
     error_class,
 )
 from promptctl.flags.factory import make_backend
-from promptctl.limits import Limits, limits_from
+from promptctl.limits import Limits
 from promptctl.rollout import Rollouts
 from promptctl.store import Store
 
@@ -87,12 +86,9 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
 
 
 def server_limits(settings: Settings) -> Limits:
-    """The bounds for ``settings``' project: ``[limits]`` of promptctl.toml, then
-    ``PROMPTCTL_<NAME>`` environment variables."""
-    table = settings.extra.get("limits")
-    if table is not None and not isinstance(table, dict):
-        raise UsageError(f"promptctl.toml: limits must be a table, got {table!r}")
-    return limits_from(table)
+    """The bounds for ``settings``' project (validated with the configuration: ``[limits]``
+    of promptctl.toml, then ``PROMPTCTL_<NAME>`` environment variables)."""
+    return settings.limits
 
 
 def error_body(error: str, detail: Any, **extra: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
+from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
 from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
 from promptctl.review.allowlist import Allowlist, load_allowlist
@@ -63,14 +64,15 @@ class Pair:
 def diff_revisions(
     root: Path, base: Revision, head: Revision, registry_dir: str = "prompts",
     growth: GrowthPolicy | None = None, allowlist: Allowlist | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Report:
     """List both revisions from git and compare them.
 
     Secret findings are checked against the allowlist of ``head`` (the one the
     change under review ships) unless ``allowlist`` is given.
     """
-    old = list_revision(root, base, registry_dir)
-    new = list_revision(root, head, registry_dir)
+    old = list_revision(root, base, registry_dir, limits)
+    new = list_revision(root, head, registry_dir, limits)
     if allowlist is None:
         allowlist = load_allowlist(root, head)
     return compare(old, new, released_tags(root), growth or GrowthPolicy(), allowlist)
