@@ -11,14 +11,14 @@ import typer
 from rich.markup import escape
 
 from promptctl.bundle import resolve_bundle
-from promptctl.catalog import Catalog, Entry
+from promptctl.catalog import Catalog
+from promptctl.catalog_queries import catalog_rows, default_model_ref, describe, release_history
 from promptctl.cli.context import workspace
 from promptctl.cli.output import clean, console, emit, handled, print_json, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
 from promptctl.lint import lint_tree
-from promptctl.loader import load_directory
 from promptctl.model import KINDS, Prompt
 from promptctl.scaffold import init_repo, write_new
 from promptctl.templating import coerce_cli_value, render_prompt
@@ -59,12 +59,7 @@ def new(
         if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
         ws = workspace(ctx)
-        model_ref = None
-        if kind == "prompt":
-            models = [e.artifact for e in _tree_catalog(ws) if e.artifact.kind == "model"]
-            if models:
-                latest = max(models, key=lambda m: (m.name != "chat", m.semver))
-                model_ref = f"{latest.name}@{latest.version}"
+        model_ref = default_model_ref(ws) if kind == "prompt" else None
         path = write_new(ws.settings.registry_path, kind, name, model_ref)
         console.print(f"created {path.relative_to(ws.root)}")
 
@@ -123,7 +118,7 @@ def list_(
         if kind and kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
         catalog = workspace(ctx).catalog()
-        rows = _list_rows(catalog, kind)
+        rows = catalog_rows(catalog, kind)
 
         def human() -> None:
             t = table("kind", "name", "latest", "released", "draft", "description")
@@ -147,7 +142,7 @@ def show(
         ws = workspace(ctx)
         catalog = ws.catalog()
         entry = catalog.find(spec, kind)
-        data = _describe(ws, catalog, entry)
+        data = describe(ws, catalog, entry)
         emit(data, as_json, lambda: _print_show(data))
 
 
@@ -183,32 +178,23 @@ def history(
     """Every released version of NAME with date, commit and author (or, with --env, every
     rollout change of NAME in that environment)."""
     with handled(as_json):
-        ws = workspace(ctx)
         if env:
             from promptctl.cli.rollout_cmds import rollout_history
 
-            rollout_history(ws, name, env, as_json)
+            rollout_history(ctx, name, env, as_json)
             return
-        from promptctl.store.releases import releases_of
-
-        entry = ws.catalog(include_tree=False).find(name, kind)
-        with ws.store.session() as session:
-            records = releases_of(session, entry.artifact.kind, entry.artifact.name)
-        # "author" wrote the version (last commit that changed the file; null on rows
-        # released before that was recorded); "released_by" ran `promptctl release`.
-        rows = [{"version": r.version, "released_at": r.released_at.isoformat(),
-                 "commit": r.git_commit, "author": r.commit_author, "released_by": r.author,
-                 "hash": r.content_hash, "tag": r.tag} for r in records]
+        ws = workspace(ctx)
+        entry, releases = release_history(ws, name, kind)
 
         def human() -> None:
             t = table("version", "released", "commit", "author", "released by", "content hash",
                       title=f"{entry.artifact.kind}/{entry.artifact.name}")
-            for r in rows:
-                t.add_row(r["version"], r["released_at"][:19].replace("T", " "), r["commit"][:10],
-                          r["author"] or "-", r["released_by"], r["hash"][:12])
+            for r in releases:
+                t.add_row(r.version, r.released_at[:19].replace("T", " "), r.commit[:10],
+                          r.author or "-", r.released_by, r.hash[:12])
             console.print(t)
 
-        emit(rows, as_json, human)
+        emit([r.to_dict() for r in releases], as_json, human)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -232,11 +218,6 @@ def _find_prompt(catalog: Catalog, spec: str) -> Prompt:
     return entry.artifact
 
 
-def _tree_catalog(ws: Any) -> Catalog:
-    tree = load_directory(ws.settings.registry_path, relative_to=ws.root)
-    return Catalog(Entry(item.artifact, item.path) for item in tree.artifacts)
-
-
 def _print_findings(findings: list[Finding], count: int) -> None:
     for f in findings:
         colour = {"error": "red", "warning": "yellow"}.get(f.severity, "blue")
@@ -244,49 +225,6 @@ def _print_findings(findings: list[Finding], count: int) -> None:
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
     console.print(f"{count} artifact(s) checked: {errors} error(s), {warnings} warning(s)")
-
-
-def _list_rows(catalog: Catalog, kind: str | None) -> list[dict[str, Any]]:
-    names = sorted({(e.artifact.kind, e.artifact.name) for e in catalog
-                    if kind is None or e.artifact.kind == kind},
-                   key=lambda kn: (KINDS.index(kn[0]), kn[1]))
-    rows = []
-    for k, n in names:
-        versions = catalog.versions(k, n)
-        drafts = [e.artifact.version for e in versions if not e.released]
-        rows.append({"kind": k, "name": n, "latest": versions[-1].artifact.version,
-                     "released": [e.artifact.version for e in versions if e.released],
-                     "draft": drafts[-1] if drafts else None,
-                     "description": versions[-1].artifact.description})
-    return rows
-
-
-def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
-    artifact = entry.artifact
-    data: dict[str, Any] = {
-        "kind": artifact.kind, "name": artifact.name, "version": artifact.version,
-        "path": entry.path, "released": entry.released, "content": artifact.content(),
-        "content_hash": artifact.content_hash(),
-        "refs": [f"{kind}/{ref}" for kind, ref in artifact.refs()],
-        "versions": [e.artifact.version for e in catalog.versions(artifact.kind, artifact.name)],
-        "release": None,
-    }
-    if isinstance(artifact, Prompt):
-        try:
-            data["fingerprint"] = resolve_bundle(artifact, catalog).fingerprint
-        except NotFoundError as exc:  # a draft pinning something absent: still show it
-            data["fingerprint"] = None
-            data["unresolved"] = exc.message
-    if entry.released:
-        from promptctl.store.releases import get_release
-
-        with ws.store.session() as session:
-            record = get_release(session, artifact.key)
-        if record:
-            data["release"] = {"commit": record.git_commit, "tag": record.tag,
-                               "author": record.commit_author, "released_by": record.author,
-                               "released_at": record.released_at.isoformat()}
-    return data
 
 
 def _print_show(data: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ import typer
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, handled
-from promptctl.cli.rollout_cmds import rollouts_for
 from promptctl.config import MEMORY_DB_URL
 from promptctl.errors import CheckFailed, PromptctlError, UsageError
 from promptctl.limits import DEFAULT_LIMITS
@@ -81,6 +80,8 @@ def _rollout_states(ws: Workspace) -> tuple[list[RolloutState] | None, str | Non
         return None, (f"no registry database at {path}; set PROMPTCTL_DB or PROMPTCTL_URL "
                       "to check")
     try:
-        return rollouts_for(ws).status(), None
+        from promptctl.service import service_for
+
+        return service_for(settings).status(), None
     except PromptctlError as exc:
         return None, exc.message

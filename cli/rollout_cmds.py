@@ -1,8 +1,9 @@
 """Rollout commands: promote, rollback, status, env, eval, token, serve.
 
-promote/rollback/status/history talk to the database directly, or to a server
-when ``PROMPTCTL_URL`` is set (with ``PROMPTCTL_TOKEN``): both paths return the
-same objects, so the output and exit codes are the same.
+Each command parses its arguments, calls the application layer
+(:class:`promptctl.service.RegistryService`) and formats what comes back. The layer is the
+database, or the server when ``PROMPTCTL_URL`` is set (with ``PROMPTCTL_TOKEN``): both
+return the same objects, so the output and exit codes are the same.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from rich.markup import escape
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, emit, handled, table
-from promptctl.rollout_state import Change, RolloutState, default_actor
 
 if TYPE_CHECKING:
-    from promptctl.rollout import Rollouts
-    from promptctl.workspace import Workspace
+    from promptctl.rollout_state import Change, RolloutState
+    from promptctl.service import RegistryService
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
 ENV_OPT = typer.Option(..., "--env", "-e", help="Environment, e.g. production.")
@@ -47,32 +47,12 @@ def register(app: typer.Typer) -> None:
 # -- how to reach the rollout state ---------------------------------------------------------
 
 
-def rollouts_for(ws: Workspace) -> Any:
-    """A :class:`Rollouts` on the database, or a client of the server at ``PROMPTCTL_URL``."""
-    if ws.settings.url:
-        from promptctl.remote import RemoteRollouts
+def service(ctx: typer.Context) -> RegistryService:
+    """The application layer for this command: the server at ``PROMPTCTL_URL`` when one is
+    set (never the local database then), else the local store."""
+    from promptctl.service import service_for
 
-        return RemoteRollouts(ws.settings.url, ws.settings.token)
-    from promptctl.flags.factory import make_backend
-
-    return db_rollouts(ws, backend=make_backend(ws.settings))
-
-
-def db_rollouts(ws: Workspace, **options: Any) -> Rollouts:
-    """Rollout control on the database (imported here: API-mode commands never load it)."""
-    from promptctl.rollout import Rollouts
-
-    return Rollouts(ws.store, ws.settings.environments, **options)
-
-
-def actor_of(ws: Workspace) -> str:
-    """Who is acting, for the audit trail: the git identity, else the OS user."""
-    from promptctl.gitrepo import git_identity
-
-    try:
-        return git_identity(ws.root) or default_actor()
-    except OSError:  # no git installed: still record someone
-        return default_actor()
+    return service_for(workspace(ctx).settings)
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -90,9 +70,7 @@ def promote(
 ) -> None:
     """Serve VERSION of NAME to PERCENT of keys in ENV (100: to everyone)."""
     with handled(as_json):
-        ws = workspace(ctx)
-        change = rollouts_for(ws).promote(env, name, version, percent=percent, reason=reason,
-                                          actor=actor_of(ws))
+        change = service(ctx).promote(env, name, version, percent=percent, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
 
 
@@ -105,8 +83,7 @@ def rollback(
 ) -> None:
     """Clear NAME's canary in ENV, or restore its previous stable version."""
     with handled(as_json):
-        ws = workspace(ctx)
-        change = rollouts_for(ws).rollback(env, name, reason=reason, actor=actor_of(ws))
+        change = service(ctx).rollback(env, name, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
 
 
@@ -117,7 +94,7 @@ def status(
 ) -> None:
     """Every prompt's stable version, canary and percent, per environment."""
     with handled(as_json):
-        states: list[RolloutState] = rollouts_for(workspace(ctx)).status(env)
+        states: list[RolloutState] = service(ctx).status(env)
 
         def human() -> None:
             if not states:
@@ -132,9 +109,9 @@ def status(
         emit([s.to_dict() for s in states], as_json, human)
 
 
-def rollout_history(ws: Workspace, name: str, env: str, as_json: bool) -> None:
+def rollout_history(ctx: typer.Context, name: str, env: str, as_json: bool) -> None:
     """``history NAME --env E``: every rollout change of NAME in E, oldest first."""
-    changes: list[Change] = rollouts_for(ws).history(env, name)
+    changes: list[Change] = service(ctx).history(env, name)
 
     def human() -> None:
         t = table("#", "time", "action", "actor", "before", "after", "reason",
@@ -152,16 +129,14 @@ def env_add(ctx: typer.Context, name: str = typer.Argument(...), as_json: bool =
             ) -> None:
     """Add an environment (development, staging and production exist already)."""
     with handled(as_json):
-        ws = workspace(ctx)
-        db_rollouts(ws).add_environment(name)
-        emit({"env": name}, as_json, lambda: console.print(f"added environment {name}"))
+        added = service(ctx).add_environment(name)
+        emit({"env": added}, as_json, lambda: console.print(f"added environment {added}"))
 
 
 def env_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     """List environments."""
     with handled(as_json):
-        ws = workspace(ctx)
-        names = db_rollouts(ws).environments()
+        names = service(ctx).environments()
         emit(names, as_json, lambda: console.print("\n".join(names)))
 
 
@@ -177,15 +152,12 @@ def eval_record(
 ) -> None:
     """Record an eval outcome for NAME@VERSION in ENV (checked when ENV has require_eval)."""
     with handled(as_json):
-        ws = workspace(ctx)
-        record = db_rollouts(ws).record_eval(
-            env, name, version, passed=passed, suite=suite, score=score, actor=actor_of(ws))
-        data = {"env": env, "prompt": name, "version": version, "suite": suite,
-                "passed": passed, "score": score, "id": record.id}
-        outcome = "passed" if passed else "failed"
-        emit(data, as_json, lambda: console.print(
-            f"recorded: {name}@{version} {outcome} {suite} in {env}"
-            + (f" (score {score})" if score is not None else "")))
+        result = service(ctx).record_eval(env, name, version, passed=passed, suite=suite,
+                                          score=score)
+        outcome = "passed" if result.passed else "failed"
+        emit(result.to_dict(), as_json, lambda: console.print(
+            f"recorded: {result.prompt}@{result.version} {outcome} {result.suite} in "
+            f"{result.env}" + (f" (score {result.score})" if result.score is not None else "")))
 
 
 def token_create(
@@ -196,52 +168,39 @@ def token_create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create an API token. The secret is printed once and never stored."""
-    from promptctl.tokens import create_token
-
     with handled(as_json):
-        ws = workspace(ctx)
-        if env:
-            db_rollouts(ws).require_environment(env)
-        principal, secret = create_token(ws.store, role, env, name=name,
-                                         created_by=actor_of(ws))
-        data = principal.to_dict() | {"token": secret}
+        created = service(ctx).create_token(role, env, name=name)
 
         def human() -> None:
-            scope = f" for {env}" if env else ""
-            console.print(f"created {role} token {principal.name!r}{scope}; "
+            scope = f" for {created.env}" if created.env else ""
+            console.print(f"created {created.role} token {created.name!r}{scope}; "
                           "store it now, it is not shown again:")
-            console.print(secret)
+            console.print(created.secret)
 
-        emit(data, as_json, human)
+        emit(created.to_dict(), as_json, human)
 
 
 def token_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     """List tokens (never their secrets)."""
-    from promptctl.tokens import list_tokens
-
     with handled(as_json):
-        rows = list_tokens(workspace(ctx).store)
+        rows = service(ctx).list_tokens()
 
         def human() -> None:
             t = table("id", "name", "role", "env", "created", "revoked")
             for r in rows:
-                t.add_row(str(r["id"]), str(r["name"]), str(r["role"]),
-                          str(r["env"] or "-"), str(r["created_at"])[:19],
-                          "yes" if r["revoked"] else "")
+                t.add_row(str(r.id), r.name, r.role, r.env or "-",
+                          r.created_at.isoformat()[:19], "yes" if r.revoked else "")
             console.print(t)
 
-        emit(rows, as_json, human)
+        emit([r.to_dict() for r in rows], as_json, human)
 
 
 def token_revoke(ctx: typer.Context, token_id: int = typer.Argument(...),
                  as_json: bool = JSON_OPT) -> None:
     """Revoke a token by id."""
-    from promptctl.tokens import revoke_token
-
     with handled(as_json):
-        revoke_token(workspace(ctx).store, token_id)
-        emit({"id": token_id, "revoked": True}, as_json,
-             lambda: console.print(f"revoked token {token_id}"))
+        revoked = service(ctx).revoke_token(token_id)
+        emit(revoked.to_dict(), as_json, lambda: console.print(f"revoked token {revoked.id}"))
 
 
 def serve(

@@ -20,6 +20,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promptctl.actors import current_actor
 from promptctl.errors import BackendUnavailable, NotFoundError, UsageError, ValidationError
 
 if TYPE_CHECKING:  # GitPython is imported on first use: commands that never touch git start faster
@@ -103,7 +104,7 @@ class GitRepo:
 
     def author(self) -> str:
         """``Name <email>`` of the person releasing, from git config."""
-        return git_identity(self.root) or os.environ.get("USER", "unknown")
+        return current_actor(self.root)
 
     def dirty_paths(self, under: str) -> set[str]:
         """Repo-relative paths below ``under`` that differ from HEAD or are untracked."""
@@ -265,21 +266,6 @@ class GitRepo:
             return self.repo.git.execute(["git", *args], strip_newline_in_stdout=False)
         except git.GitCommandError as exc:
             raise BackendUnavailable(f"git {args[0]} failed: {_stderr(exc)}") from None
-
-
-def git_identity(folder: Path) -> str | None:
-    """``Name <email>`` from git config as seen from ``folder`` (None when no name is set).
-
-    One ``git config`` process instead of GitPython: the audit trail of every
-    ``promote``/``rollback`` needs it, and those commands should start fast.
-    """
-    proc = subprocess.run(["git", "config", "--get-regexp", r"^user\.(name|email)$"],
-                          cwd=folder, capture_output=True, text=True, check=False)
-    values = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
-    name, email = values.get("user.name"), values.get("user.email")
-    if not name:
-        return None
-    return f"{name} <{email}>" if email else name
 
 
 def _take_authors(record: bytes, wanted: set[str], authors: dict[str, str]) -> None:

@@ -7,12 +7,12 @@ objects without loading SQLAlchemy: that keeps ``promptctl rollback`` quick to s
 
 from __future__ import annotations
 
-import getpass
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from promptctl.actors import os_user
 from promptctl.flags.base import FlagState
 
 if TYPE_CHECKING:
@@ -63,8 +63,6 @@ class Change:
                    reason=row.reason, created_at=row.created_at)
 
 
-def default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+default_actor = os_user
+"""Who acts when a caller of :class:`promptctl.rollout.Rollouts` names no one: the OS login
+(the one rule is :func:`promptctl.actors.current_actor`; adapters always pass an actor)."""

@@ -31,6 +31,7 @@ from promptctl.errors import (
 )
 from promptctl.flags.factory import make_backend
 from promptctl.limits import Limits
+from promptctl.local_service import LocalService
 from promptctl.rollout import Rollouts
 from promptctl.store import Store
 
@@ -42,6 +43,7 @@ class ApiState:
     settings: Settings
     store: Store
     rollouts: Rollouts
+    service: LocalService  # the application layer every rollout/env/eval/token route calls
     feed: ChangeFeed
     snapshots: SnapshotCache
     authenticate: Authenticator
@@ -61,7 +63,8 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     feed = feed or default_feed(store)
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
                         on_change=lambda change: feed.publish(change.env, change.id))
-    state = ApiState(settings=settings, store=store, rollouts=rollouts, feed=feed,
+    state = ApiState(settings=settings, store=store, rollouts=rollouts,
+                     service=LocalService(rollouts), feed=feed,
                      snapshots=SnapshotCache(store), authenticate=Authenticator(store),
                      metrics=Metrics(), keepalive=keepalive)
 

@@ -1,4 +1,5 @@
-"""HTTP endpoints (DESIGN §5): thin translations to ``promptctl.rollout`` and the resolver."""
+"""HTTP endpoints (DESIGN §5): thin translations to the application layer
+(``promptctl.local_service``) and the snapshot cache."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -24,7 +26,7 @@ from pydantic import (
 
 from promptctl.api.app import ApiState
 from promptctl.api.snapshots import CachedSnapshot
-from promptctl.tokens import ROLES, Principal, create_token, list_tokens, revoke_token
+from promptctl.tokens import ROLES, Principal
 
 router = APIRouter()
 
@@ -98,6 +100,21 @@ class TokenBody(_Body):
     role: StrictStr = Field(description=" | ".join(ROLES))
     env: StrictStr | None = Field(None, pattern=NAME)
     name: TokenName | None = None
+    actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")
+
+
+class EnvBody(_Body):
+    # Not pattern-checked here: the core's one rule (promptctl.env_names) answers, so a bad
+    # name gets the same message and code through the API as from `promptctl env add`.
+    name: StrictStr = Field(max_length=256, description="A new environment's name.")
+
+
+class EvalBody(_Body):
+    version: Version = Field(description="A released version.")
+    passed: StrictBool = Field(description="The suite's outcome.")
+    suite: Reason = Field(description="The eval suite's name (1-128 characters).")
+    score: float | None = Field(None, description="The suite's score.")
+    actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")
 
 
 # -- service ------------------------------------------------------------------------------------
@@ -182,6 +199,8 @@ def _sse(event: str, change_id: int, env: str) -> bytes:
 
 
 # -- rollout control (deployer) -----------------------------------------------------------------
+# Each route checks the caller's role and calls the application layer (``state.service``,
+# the same :class:`promptctl.local_service.LocalService` use cases the CLI runs locally).
 
 
 def _actor(caller: Principal, claimed: str | None) -> str:
@@ -192,8 +211,8 @@ def _actor(caller: Principal, claimed: str | None) -> str:
 def promote(state: State, caller: Caller, env: EnvPath, name: NamePath, body: PromoteBody
             ) -> dict[str, Any]:
     caller.require("deployer", env)
-    change = state.rollouts.promote(env, name, body.version, percent=body.percent,
-                                    reason=body.reason, actor=_actor(caller, body.actor))
+    change = state.service.promote(env, name, body.version, percent=body.percent,
+                                   reason=body.reason, actor=_actor(caller, body.actor))
     return change.to_dict()
 
 
@@ -202,22 +221,22 @@ def rollback(state: State, caller: Caller, env: EnvPath, name: NamePath,
              body: RollbackBody | None = None) -> dict[str, Any]:
     caller.require("deployer", env)
     body = body or RollbackBody()
-    change = state.rollouts.rollback(env, name, reason=body.reason,
-                                     actor=_actor(caller, body.actor))
+    change = state.service.rollback(env, name, reason=body.reason,
+                                    actor=_actor(caller, body.actor))
     return change.to_dict()
 
 
 @router.get("/v1/envs/{env}/prompts/{name}/history", tags=["rollout"])
 def history(state: State, caller: Caller, env: EnvPath, name: NamePath) -> list[dict[str, Any]]:
     caller.require("deployer", env)
-    return [c.to_dict() for c in state.rollouts.history(env, name)]
+    return [c.to_dict() for c in state.service.history(env, name)]
 
 
 @router.get("/v1/status", tags=["rollout"])
 def status(state: State, caller: Caller,
            env: Annotated[str | None, Query(pattern=NAME)] = None) -> list[dict[str, Any]]:
     caller.require("deployer", env)
-    states = state.rollouts.status(env)
+    states = state.service.status(env)
     if caller.env is not None:
         states = [s for s in states if s.env == caller.env]
     return [s.to_dict() for s in states]
@@ -226,32 +245,47 @@ def status(state: State, caller: Caller,
 @router.get("/v1/envs", tags=["rollout"])
 def environments(state: State, caller: Caller) -> list[str]:
     caller.require("deployer")
-    return state.rollouts.environments()
+    return state.service.environments()
 
 
-# -- tokens (admin) -----------------------------------------------------------------------------
+@router.post("/v1/envs/{env}/prompts/{name}/evals", tags=["rollout"], status_code=201)
+def eval_record(state: State, caller: Caller, env: EnvPath, name: NamePath, body: EvalBody
+                ) -> dict[str, Any]:
+    """Record an eval outcome of a released version (checked where ``require_eval`` is set)."""
+    caller.require("deployer", env)
+    result = state.service.record_eval(env, name, body.version, passed=body.passed,
+                                       suite=body.suite, score=body.score,
+                                       actor=_actor(caller, body.actor))
+    return result.to_dict()
+
+
+# -- environments and tokens (admin) ------------------------------------------------------------
+
+
+@router.post("/v1/envs", tags=["admin"], status_code=201)
+def environment_add(state: State, caller: Caller, body: EnvBody) -> dict[str, Any]:
+    """Add an environment (the name is checked by the same rule as ``promptctl env add``)."""
+    caller.require("admin")
+    return {"env": state.service.add_environment(body.name)}
 
 
 @router.post("/v1/tokens", tags=["admin"], status_code=201)
 def token_create(state: State, caller: Caller, body: TokenBody) -> dict[str, Any]:
     """Create a token; its secret is in this response only."""
     caller.require("admin")
-    if body.env:
-        state.rollouts.require_environment(body.env)
-    created, secret = create_token(state.store, body.role, body.env, name=body.name,
-                                   created_by=caller.actor)
-    return created.to_dict() | {"token": secret}
+    created = state.service.create_token(body.role, body.env, name=body.name,
+                                         actor=_actor(caller, body.actor))
+    return created.to_dict()
 
 
 @router.get("/v1/tokens", tags=["admin"])
 def token_list(state: State, caller: Caller) -> list[dict[str, Any]]:
     caller.require("admin")
-    return list_tokens(state.store)
+    return [t.to_dict() for t in state.service.list_tokens()]
 
 
 @router.delete("/v1/tokens/{token_id}", tags=["admin"])
 def token_revoke(state: State, caller: Caller,
                  token_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
     caller.require("admin")
-    revoke_token(state.store, token_id)
-    return {"id": token_id, "revoked": True}
+    return state.service.revoke_token(token_id).to_dict()

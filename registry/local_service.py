@@ -1,0 +1,110 @@
+"""The application layer on the local store: :class:`promptctl.service.RegistryService`
+over :class:`promptctl.rollout.Rollouts` and :mod:`promptctl.tokens`.
+
+The CLI uses it when no ``PROMPTCTL_URL`` is set; the API routes use one for every request
+(naming the calling token as the actor), so a use case is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from promptctl import tokens
+from promptctl.actors import current_actor
+from promptctl.config import Settings
+from promptctl.flags.base import FlagBackend
+from promptctl.rollout import Rollouts
+from promptctl.rollout_state import Change, RolloutState
+from promptctl.service import CreatedToken, EvalResult, RevokedToken, TokenInfo, check_score
+from promptctl.store import Store
+
+
+class LocalService:
+    """Rollout state, environments, evals and tokens in ``rollouts.store``.
+
+    ``acting_in`` is the folder whose git identity acts when a call names no actor (the
+    CLI's repository); ``None``: the OS login. ``make_backend`` builds the flag backend on
+    the first promote or rollback, so reading commands work (and stay fast) whatever
+    ``PROMPTCTL_FLAGS`` says.
+    """
+
+    def __init__(self, rollouts: Rollouts, *, acting_in: Path | None = None,
+                 make_backend: Callable[[], FlagBackend | None] | None = None) -> None:
+        self.rollouts = rollouts
+        self.store = rollouts.store
+        self.acting_in = acting_in
+        self._make_backend = make_backend
+
+    @classmethod
+    def open(cls, settings: Settings, *, store: Store | None = None) -> LocalService:
+        """The service over ``settings``' database (opened and migrated when not given)."""
+        from promptctl.flags.factory import make_backend
+
+        rollouts = Rollouts(store or Store.open(settings.db_url), settings.environments)
+        return cls(rollouts, acting_in=settings.root,
+                   make_backend=lambda: make_backend(settings))
+
+    # -- rollout ----------------------------------------------------------------------------
+
+    def promote(self, env: str, prompt: str, version: str, *, percent: int = 100,
+                reason: str | None = None, actor: str | None = None) -> Change:
+        return self._publishing().promote(env, prompt, version, percent=percent, reason=reason,
+                                          actor=self._actor(actor))
+
+    def rollback(self, env: str, prompt: str, *, reason: str | None = None,
+                 actor: str | None = None) -> Change:
+        return self._publishing().rollback(env, prompt, reason=reason, actor=self._actor(actor))
+
+    def status(self, env: str | None = None) -> list[RolloutState]:
+        return self.rollouts.status(env)
+
+    def history(self, env: str, prompt: str) -> list[Change]:
+        return self.rollouts.history(env, prompt)
+
+    # -- environments and evals -------------------------------------------------------------
+
+    def environments(self) -> list[str]:
+        return self.rollouts.environments()
+
+    def add_environment(self, name: str) -> str:
+        return self.rollouts.add_environment(name)
+
+    def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
+                    score: float | None = None, actor: str | None = None) -> EvalResult:
+        record = self.rollouts.record_eval(env, prompt, version, passed=passed, suite=suite,
+                                           score=check_score(score), actor=self._actor(actor))
+        return EvalResult(id=record.id or 0, env=record.env, prompt=record.prompt,
+                          version=record.version, suite=record.suite, passed=record.passed,
+                          score=record.score, actor=record.actor, created_at=record.created_at)
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def create_token(self, role: str, env: str | None = None, *, name: str | None = None,
+                     actor: str | None = None) -> CreatedToken:
+        if env:
+            self.rollouts.require_environment(env)
+        principal, secret = tokens.create_token(self.store, role, env, name=name,
+                                                created_by=self._actor(actor))
+        return CreatedToken(id=principal.id, name=principal.name, role=principal.role,
+                            env=principal.env, secret=secret)
+
+    def list_tokens(self) -> list[TokenInfo]:
+        return [TokenInfo.from_dict(row) for row in tokens.list_tokens(self.store)]
+
+    def revoke_token(self, token_id: int) -> RevokedToken:
+        revoked_at: datetime = tokens.revoke_token(self.store, token_id)
+        return RevokedToken(id=token_id, revoked_at=revoked_at)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _actor(self, actor: str | None) -> str:
+        return actor or current_actor(self.acting_in)
+
+    def _publishing(self) -> Rollouts:
+        """The rollouts with the flag backend attached (built on first need)."""
+        if self._make_backend is not None:
+            self.rollouts.backend = self._make_backend()
+            self._make_backend = None
+        return self.rollouts
