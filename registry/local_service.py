@@ -16,7 +16,7 @@ from promptctl.actors import current_actor
 from promptctl.config import Settings
 from promptctl.flags.base import FlagBackend
 from promptctl.rollout import Rollouts
-from promptctl.rollout_state import Change, RolloutState
+from promptctl.rollout_state import Change, RolloutState, as_utc
 from promptctl.service import CreatedToken, EvalResult, RevokedToken, TokenInfo, check_score
 from promptctl.store import Store
 
@@ -77,7 +77,8 @@ class LocalService:
                                            score=check_score(score), actor=self._actor(actor))
         return EvalResult(id=record.id or 0, env=record.env, prompt=record.prompt,
                           version=record.version, suite=record.suite, passed=record.passed,
-                          score=record.score, actor=record.actor, created_at=record.created_at)
+                          score=record.score, actor=record.actor,
+                          created_at=as_utc(record.created_at))
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ class LocalService:
 
     def revoke_token(self, token_id: int) -> RevokedToken:
         revoked_at: datetime = tokens.revoke_token(self.store, token_id)
-        return RevokedToken(id=token_id, revoked_at=revoked_at)
+        return RevokedToken(id=token_id, revoked_at=as_utc(revoked_at))
 
     # -- internals --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from promptctl.actors import os_user
@@ -60,7 +60,12 @@ class Change:
     def of(cls, row: RolloutEvent) -> Change:
         return cls(id=row.id or 0, env=row.env, prompt=row.prompt, action=row.action,
                    actor=row.actor, before=json.loads(row.before), after=json.loads(row.after),
-                   reason=row.reason, created_at=row.created_at)
+                   reason=row.reason, created_at=as_utc(row.created_at))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` with its time zone: the store writes UTC, and SQLite reads it back naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 default_actor = os_user

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promptctl.errors import UsageError
-from promptctl.rollout_state import Change, RolloutState
+from promptctl.rollout_state import Change, RolloutState, as_utc
 
 if TYPE_CHECKING:
     from promptctl.config import Settings
@@ -54,7 +54,7 @@ class TokenInfo:
     def from_dict(cls, data: dict[str, Any]) -> TokenInfo:
         return cls(id=int(data["id"]), name=str(data["name"]), role=str(data["role"]),
                    env=data.get("env"), created_by=str(data["created_by"]),
-                   created_at=datetime.fromisoformat(str(data["created_at"])),
+                   created_at=as_utc(datetime.fromisoformat(str(data["created_at"]))),
                    revoked=bool(data["revoked"]))
 
 
@@ -91,7 +91,8 @@ class RevokedToken:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RevokedToken:
-        return cls(id=int(data["id"]), revoked_at=datetime.fromisoformat(str(data["revoked_at"])))
+        return cls(id=int(data["id"]),
+                   revoked_at=as_utc(datetime.fromisoformat(str(data["revoked_at"]))))
 
 
 @dataclass(frozen=True)
