@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from promptctl.errors import UsageError
 from promptctl.rollout_state import Change, RolloutState, as_utc
@@ -123,6 +123,7 @@ class EvalResult:
                    created_at=datetime.fromisoformat(str(data["created_at"])))
 
 
+@runtime_checkable
 class RegistryService(Protocol):
     """Rollout state, environments, evals and tokens, wherever they live.
 

@@ -76,7 +76,7 @@ def service(request: pytest.FixtureRequest, released: Cli,
         monkeypatch.delenv(name)
     if request.param == "local":
         picked = service_for(load_settings(released.root, db=released.db))
-        assert isinstance(picked, LocalService)
+        assert isinstance(picked, LocalService) and isinstance(picked, RegistryService)
         yield picked
         picked.store.dispose()
         return
@@ -87,7 +87,7 @@ def service(request: pytest.FixtureRequest, released: Cli,
         monkeypatch.setenv("PROMPTCTL_URL", server.url)
         monkeypatch.setenv("PROMPTCTL_TOKEN", admin)
         picked = service_for(load_settings(released.root, db=released.db))
-        assert isinstance(picked, RemoteService)
+        assert isinstance(picked, RemoteService) and isinstance(picked, RegistryService)
         yield picked
 
 
