@@ -82,6 +82,8 @@ def test_environments_evals_and_tokens_are_managed_through_the_server(server: Se
     assert recorded["actor"].startswith("token:deployer")  # the server recorded the token
     assert recorded["actor"].endswith("(Test Author <author@example.com>)")
     assert (recorded["suite"], recorded["passed"], recorded["score"]) == ("smoke", True, 0.9)
+    one_line_error(cli("eval", "record", "support", "1.1.0", "--env", "production", "--passed",
+                       "--suite", "smoke", env=api_env(server, "reader")), 2, "needs deployer")
     one_line_error(cli("eval", "record", "support", "9.9.9", "--env", "qa", "--failed",
                        "--suite", "smoke", env=deployer), 3, "not released")
 
