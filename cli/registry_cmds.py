@@ -198,7 +198,8 @@ def history(
         # released before that was recorded); "released_by" ran `promptctl release`.
         rows = [{"version": r.version, "released_at": r.released_at.isoformat(),
                  "commit": r.git_commit, "author": r.commit_author, "released_by": r.author,
-                 "hash": r.content_hash, "tag": r.tag} for r in records]
+                 "hash": r.content_hash, "tag": r.tag, "bump_override": r.bump_override}
+                for r in records]
 
         def human() -> None:
             t = table("version", "released", "commit", "author", "released by", "content hash",
@@ -207,6 +208,9 @@ def history(
                 t.add_row(r["version"], r["released_at"][:19].replace("T", " "), r["commit"][:10],
                           r["author"] or "-", r["released_by"], r["hash"][:12])
             console.print(t)
+            for r in rows:
+                if r["bump_override"]:
+                    console.print(f"{r['version']}: declared {r['bump_override']}")
 
         emit(rows, as_json, human)
 
@@ -285,7 +289,8 @@ def _describe(ws: Any, catalog: Catalog, entry: Entry) -> dict[str, Any]:
         if record:
             data["release"] = {"commit": record.git_commit, "tag": record.tag,
                                "author": record.commit_author, "released_by": record.author,
-                               "released_at": record.released_at.isoformat()}
+                               "released_at": record.released_at.isoformat(),
+                               "bump_override": record.bump_override}
     return data
 
 
@@ -309,6 +314,8 @@ def _print_show(data: dict[str, Any]) -> None:
         console.print(f"released:     {r['released_at'][:19]} by {escape(r['released_by'])} "
                       f"at {r['commit'][:10]} ({r['tag']})")
         console.print(f"author:       {escape(r['author'] or 'not recorded')}")
+        if r.get("bump_override"):
+            console.print(f"declared:     {escape(r['bump_override'])}")
     console.print()
     console.print(escape(dump_content(data["content"]).rstrip()))
 
