@@ -193,6 +193,9 @@ def history(
                 t.add_row(r.version, r.released_at[:19].replace("T", " "), r.commit[:10],
                           r.author or "-", r.released_by, r.hash[:12])
             console.print(t)
+            for r in releases:
+                if r.bump_override:
+                    console.print(f"{r.version}: declared {r.bump_override}")
 
         emit([r.to_dict() for r in releases], as_json, human)
 
@@ -247,6 +250,8 @@ def _print_show(data: dict[str, Any]) -> None:
         console.print(f"released:     {r['released_at'][:19]} by {escape(r['released_by'])} "
                       f"at {r['commit'][:10]} ({r['tag']})")
         console.print(f"author:       {escape(r['author'] or 'not recorded')}")
+        if r.get("bump_override"):
+            console.print(f"declared:     {escape(r['bump_override'])}")
     console.print()
     console.print(escape(dump_content(data["content"]).rstrip()))
 

@@ -31,6 +31,8 @@ class ReleaseInfo:
     released_by: str
     hash: str
     tag: str
+    bump_override: str | None
+    """The smaller bump the release declared (file comment or commit trailer), if any."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,7 +95,8 @@ def describe(ws: Workspace, catalog: Catalog, entry: Entry) -> dict[str, Any]:
         if record:
             data["release"] = {"commit": record.git_commit, "tag": record.tag,
                                "author": record.commit_author, "released_by": record.author,
-                               "released_at": record.released_at.isoformat()}
+                               "released_at": record.released_at.isoformat(),
+                               "bump_override": record.bump_override}
     return data
 
 
@@ -107,5 +110,6 @@ def release_history(ws: Workspace, name: str, kind: str | None = None
         records = releases_of(session, entry.artifact.kind, entry.artifact.name)
     return entry, [ReleaseInfo(version=r.version, released_at=r.released_at.isoformat(),
                                commit=r.git_commit, author=r.commit_author,
-                               released_by=r.author, hash=r.content_hash, tag=r.tag)
+                               released_by=r.author, hash=r.content_hash, tag=r.tag,
+                               bump_override=r.bump_override)
                    for r in records]

@@ -223,7 +223,8 @@ def _choice(options: tuple[str, ...]) -> Problem:
 def _number(minimum: float, *, integer: bool = False) -> Problem:
     def problem(value: object) -> str | None:
         kinds: tuple[type, ...] = (int,) if integer else (int, float)
-        if (isinstance(value, bool) or not isinstance(value, kinds) or value != value
+        if (isinstance(value, bool) or not isinstance(value, int | float) or value != value
+                or not isinstance(value, kinds)
                 or value in (float("inf"), float("-inf")) or value < minimum):
             what = "an integer" if integer else "a number"
             return f"must be {what} ≥ {minimum:g}, got {_shown(value)}"
@@ -306,7 +307,7 @@ class _Checker:
                                      f"(known: {', '.join(known)})")
 
     def environments(self, raw: object) -> dict[str, dict[str, Any]]:
-        default = {name: {} for name in DEFAULT_ENVIRONMENTS}
+        default: dict[str, dict[str, Any]] = {name: {} for name in DEFAULT_ENVIRONMENTS}
         if raw is None:
             return default
         table = self._table("environments", raw, "[environments.production]")

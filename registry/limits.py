@@ -75,7 +75,7 @@ def limits_from(table: Mapping[str, Any] | None = None,
         env_name = f"PROMPTCTL_{key.upper()}"
         if environ.get(env_name):
             values[key] = _positive(env_name, environ[env_name], _kind(key))
-    return replace(DEFAULT_LIMITS, **values)
+    return replace(DEFAULT_LIMITS, **values)  # type: ignore[arg-type]  # each key's own type
 
 
 def _kind(key: str) -> type:
@@ -91,4 +91,4 @@ def _positive(where: str, raw: object, kind: type) -> int | float:
         raise UsageError(f"{where} must be a positive {kind.__name__}, got {raw!r}") from None
     if not value > 0 or value != value or value == float("inf"):
         raise UsageError(f"{where} must be a positive {kind.__name__}, got {raw!r}")
-    return value
+    return value  # type: ignore[no-any-return]

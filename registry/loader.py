@@ -362,7 +362,7 @@ def _pydantic_findings(
     return findings
 
 
-def _clean_message(err: dict[str, Any]) -> str:
+def _clean_message(err: Any) -> str:
     message = str(err["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 

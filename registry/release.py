@@ -45,6 +45,7 @@ from promptctl.gitrepo import HASH_TRAILER, PATH_TRAILER, NewTag, TagInfo, conte
 from promptctl.lint import lint_tree, refuse_errors
 from promptctl.loader import Located, load_sources
 from promptctl.model import ArtifactKey
+from promptctl.release_overrides import declared_overrides
 from promptctl.store.releases import all_releases, delete_releases, served_keys
 from promptctl.store.tables import ReleaseRecord
 from promptctl.workspace import Workspace
@@ -107,7 +108,10 @@ def release(ws: Workspace, *, dry_run: bool = False) -> ReleaseReport:
         report.items = [_item(loc, h, "released") for loc, h in plan.new]
         return report
     releaser = ws.git.author()
-    written = _write_rows(ws, plan, commit, releaser, _content_authors(ws, plan, commit))
+    overrides = declared_overrides(ws.git, commit, [loc for loc, _ in plan.new],
+                                   records.values())
+    written = _write_rows(ws, plan, commit, releaser, _content_authors(ws, plan, commit),
+                          overrides)
     crash_point("release.after-rows")
     new_tags = {loc.artifact.key: NewTag(loc.artifact.key.tag, commit,
                                          _tag_message(loc.artifact.key, h, loc.path))
@@ -226,7 +230,8 @@ def _content_authors(ws: Workspace, plan: _Plan, commit: str) -> dict[ArtifactKe
 
 
 def _write_rows(
-    ws: Workspace, plan: _Plan, commit: str, releaser: str, authors: dict[ArtifactKey, str]
+    ws: Workspace, plan: _Plan, commit: str, releaser: str, authors: dict[ArtifactKey, str],
+    overrides: dict[ArtifactKey, str],
 ) -> list[tuple[Located, str]]:
     """Insert the new rows in one transaction; rows another process wrote meanwhile are
     compared by hash (same: skipped, different: conflict)."""
@@ -250,7 +255,7 @@ def _write_rows(
                     path=(tag.path if tag else None) or loc.path,
                     git_commit=tag.commit if tag else commit,
                     tag=key.tag, author=releaser, commit_author=authors.get(key),
-                    released_at=now,
+                    bump_override=overrides.get(key), released_at=now,
                 ))
                 written.append((loc, content_hash))
         return written

@@ -475,7 +475,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             if is_map:
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one mapping argument")
-                args, kwargs = (), args[0]
-            return type(text)(formatter.vformat(text, args, kwargs))
+                args, kwargs = (), args[0]  # type: ignore[misc]  # checked: one mapping
+            formatted: str = type(text)(formatter.vformat(text, args, kwargs))
+            return formatted
 
         return update_wrapper(bounded_format, value)

@@ -243,7 +243,7 @@ def _stream(template: Template, context: dict[str, Any], budget: Budget) -> str:
                 raise RenderError(TOO_MUCH_TEXT.format(cap))
             chunks.append(chunk)
     finally:
-        stream.close()
+        stream.close()  # type: ignore[attr-defined]  # a generator
     return "".join(chunks)
 
 

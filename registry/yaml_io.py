@@ -117,7 +117,7 @@ class _BoundedComposer(Composer):
         self._height: dict[int, int] = {}
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined]  # the Parser's, mixed in
         if isinstance(event, AliasEvent):
             return self._compose_alias(parent, index, event.start_mark)
         start, level, deepest = self._nodes, self._level, self._deepest
@@ -127,6 +127,7 @@ class _BoundedComposer(Composer):
             self._level = level + 1
         self._deepest = self._level
         node = super().compose_node(parent, index)
+        assert node is not None  # None only at the end of a stream, never inside a node
         self._level = level
         self._size[id(node)] = self._nodes - start
         self._height[id(node)] = self._deepest - level
@@ -135,6 +136,7 @@ class _BoundedComposer(Composer):
 
     def _compose_alias(self, parent: Node | None, index: Any, mark: Any) -> Node:
         node = super().compose_node(parent, index)  # raises for an undefined alias
+        assert node is not None
         if id(node) not in self._size:
             raise YamlRefused("an alias refers to a collection that contains it (a cycle)",
                               mark, fix="remove the recursive alias")
@@ -157,19 +159,19 @@ class _BoundedComposer(Composer):
                 f"the document nests deeper than {self.limits.max_yaml_depth} levels", mark,
                 code="too-large", fix="flatten it or raise PROMPTCTL_MAX_YAML_DEPTH")
 
-    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
+    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
         node = super().compose_scalar_node(anchor)
         _check_scalar(self, node)  # type: ignore[arg-type]
         return node
 
-    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:
+    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
         node = super().compose_sequence_node(anchor)
         _require_tag(node, SEQ)
         for item in node.value:
             _not_merge(item)
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         node = super().compose_mapping_node(anchor)
         _require_tag(node, MAP)
         seen: set[str] = set()

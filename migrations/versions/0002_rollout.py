@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
 
 
-def _created_at() -> sa.Column:
+def _created_at() -> sa.Column[object]:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from UnleashClient import UnleashClient
+from UnleashClient import UnleashClient  # type: ignore[attr-defined]
 
 from promptctl.errors import NotFoundError
 from promptctl.flags.unleash import CANARY, STABLE, api_url, flag_name

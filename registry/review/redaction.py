@@ -36,7 +36,8 @@ def redact_report(report: T, known: list[str]) -> T:
             cache[value] = redact(value, known)
         return cache[value]
 
-    return _walk(report, text)
+    redacted: T = _walk(report, text)
+    return redacted
 
 
 def _walk(value: Any, text: Callable[[str], str]) -> Any:

@@ -323,8 +323,8 @@ def _plugins() -> list[dict[str, str]]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
     skip = ("High Entropy", "Public IP")
-    return [{"name": cls.__name__}
-            for kind, cls in sorted(get_mapping_from_secret_type_to_class().items())
+    plugins: dict[str, type] = get_mapping_from_secret_type_to_class()
+    return [{"name": cls.__name__} for kind, cls in sorted(plugins.items())
             if not any(s in kind for s in skip)]
 
 

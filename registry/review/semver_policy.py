@@ -76,7 +76,7 @@ def required_bump(old: ArtifactBase, new: ArtifactBase) -> Bump:
 # -- per kind -----------------------------------------------------------------------------------
 
 
-def _prompt(bump: Bump, old: Prompt, new: Prompt) -> None:  # type: ignore[override]
+def _prompt(bump: Bump, old: Prompt, new: Prompt) -> None:
     _variables(bump, old, new)
     for role in ("system", "user"):
         before, after = getattr(old.template, role), getattr(new.template, role)
@@ -95,7 +95,9 @@ def _prompt(bump: Bump, old: Prompt, new: Prompt) -> None:  # type: ignore[overr
         _ref_change(bump, "index", old_index, new_index)
     elif old_index or new_index:
         verb = "added" if new_index else "removed"
-        bump.need("minor" if new_index else "major", f"index `{(new_index or old_index).name}` "
+        changed = new_index or old_index
+        assert changed is not None
+        bump.need("minor" if new_index else "major", f"index `{changed.name}` "
                   f"{verb}")
     _output_schema(bump, old.output_schema or None, new.output_schema or None)
 
@@ -152,7 +154,7 @@ def _ref_lists(bump: Bump, kind: str, old: list[str], new: list[str]) -> None:
         bump.need("patch", f"{kind}s reordered")
 
 
-def _model(bump: Bump, old: ModelConfig, new: ModelConfig) -> None:  # type: ignore[override]
+def _model(bump: Bump, old: ModelConfig, new: ModelConfig) -> None:
     for name in ("provider", "model"):
         if getattr(old, name) != getattr(new, name):
             before, after = getattr(old, name), getattr(new, name)
@@ -163,12 +165,12 @@ def _model(bump: Bump, old: ModelConfig, new: ModelConfig) -> None:  # type: ign
             bump.need("minor", f"parameter `{name}` changed from {_show(before)} to {_show(after)}")
 
 
-def _tool(bump: Bump, old: Tool, new: Tool) -> None:  # type: ignore[override]
+def _tool(bump: Bump, old: Tool, new: Tool) -> None:
     for change, level in tool_schema_changes(old.parameters, new.parameters):
         bump.need(level, change)
 
 
-def _index(bump: Bump, old: Index, new: Index) -> None:  # type: ignore[override]
+def _index(bump: Bump, old: Index, new: Index) -> None:
     for name in ("backend", "uri", "embedding_model", "build", "dimensions"):
         before, after = getattr(old, name), getattr(new, name)
         if before != after:

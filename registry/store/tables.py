@@ -39,6 +39,8 @@ class ReleaseRecord(SQLModel, table=True):
     # Author of the last commit that changed the file (revision 0003): who wrote this
     # version. None on rows released before that revision recorded it.
     commit_author: str | None = Field(default=None, max_length=256)
+    # The smaller bump the author declared, ``level (source): reason`` (revision 0004).
+    bump_override: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 # -- rollout (revision 0002_rollout) ------------------------------------------------------------

@@ -117,3 +117,38 @@ def test_declared_override_reads_the_file_first_then_the_commits():
         BumpOverride("patch", "clarifies wording, same behaviour", "file")
     assert declared_override("tool/search-kb", COMMENT, COMMENT, []) is None
     assert declared_override("prompt/other", "kind: prompt\n", None, trailer) is None
+
+
+def _released_through_cli(history: History, *args: str):  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{history.root.parent / 'registry.db'}"
+    return CliRunner().invoke(app, ["--repo", str(history.root), "--db", db, *args],
+                              env={"COLUMNS": "300"}, catch_exceptions=False)
+
+
+def test_release_records_the_declared_override_and_show_and_history_report_it(history):
+    assert _released_through_cli(history, "release").exit_code == 0
+    reword(history, COMMENT)
+    assert _released_through_cli(history, "release").exit_code == 0
+    shown = json.loads(_released_through_cli(history, "show", "support@1.0.1", "--json").stdout)
+    assert shown["release"]["bump_override"] == \
+        "patch (file): clarifies wording, same behaviour"
+    rows = json.loads(_released_through_cli(history, "history", "support", "--json").stdout)
+    assert [r["bump_override"] for r in rows] == \
+        [None, "patch (file): clarifies wording, same behaviour"]
+    human = _released_through_cli(history, "history", "support").stdout
+    assert "1.0.1: declared patch (file): clarifies wording, same behaviour" in human
+
+
+def test_release_records_an_override_from_a_commit_trailer(history):
+    assert _released_through_cli(history, "release").exit_code == 0
+    reword(history, message="reword\n\nPromptctl-Bump: prompt/support patch: typo-level edit")
+    assert _released_through_cli(history, "release").exit_code == 0
+    shown = json.loads(_released_through_cli(history, "show", "support@1.0.1", "--json").stdout)
+    assert shown["release"]["bump_override"].startswith("patch (commit ")
+    assert shown["release"]["bump_override"].endswith("): typo-level edit")
+
+
+def test_a_version_without_an_override_records_none(history):
+    assert _released_through_cli(history, "release").exit_code == 0
+    shown = json.loads(_released_through_cli(history, "show", "support@1.0.0", "--json").stdout)
+    assert shown["release"]["bump_override"] is None
