@@ -36,8 +36,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from promptctl.canonical import canonical_json
 from promptctl.errors import ConflictError, DirtyTreeError, ValidationError
 from promptctl.failpoints import crash_point
@@ -46,7 +44,8 @@ from promptctl.lint import lint_tree, refuse_errors
 from promptctl.loader import Located, load_sources
 from promptctl.model import ArtifactKey
 from promptctl.release_overrides import declared_overrides
-from promptctl.store.releases import all_releases, delete_releases, served_keys
+from promptctl.store import on_duplicate
+from promptctl.store.releases import add_release, all_releases, delete_releases, served_keys
 from promptctl.store.tables import ReleaseRecord
 from promptctl.workspace import Workspace
 
@@ -238,31 +237,30 @@ def _write_rows(
     if not plan.new:
         return []
     now = datetime.now(UTC)
-    try:
-        with ws.store.write() as session:
-            current = {ArtifactKey(r.kind, r.name, r.version): r for r in all_releases(session)}
-            written = []
-            for loc, content_hash in plan.new:
-                key = loc.artifact.key
-                if key in current:
-                    _same_or_conflict(key, current[key].content_hash, content_hash)
-                    continue
-                tag = plan.adopted.get(key)
-                session.add(ReleaseRecord(
-                    kind=key.kind, name=key.name, version=key.version,
-                    content_hash=content_hash,
-                    content=canonical_json(loc.artifact.content()).decode(),
-                    path=(tag.path if tag else None) or loc.path,
-                    git_commit=tag.commit if tag else commit,
-                    tag=key.tag, author=releaser, commit_author=authors.get(key),
-                    bump_override=overrides.get(key), released_at=now,
-                ))
-                written.append((loc, content_hash))
-        return written
-    except IntegrityError:
-        # Another process inserted the same key between our read and our write.
-        raise ConflictError("another release ran at the same time: run `promptctl release` "
-                            "again to pick up what is left") from None
+    # A unique-key violation: another process inserted the same key between our read and
+    # our write.
+    raced = ConflictError("another release ran at the same time: run `promptctl release` "
+                          "again to pick up what is left")
+    with on_duplicate(raced), ws.store.write() as session:
+        current = {ArtifactKey(r.kind, r.name, r.version): r for r in all_releases(session)}
+        written = []
+        for loc, content_hash in plan.new:
+            key = loc.artifact.key
+            if key in current:
+                _same_or_conflict(key, current[key].content_hash, content_hash)
+                continue
+            tag = plan.adopted.get(key)
+            add_release(session, ReleaseRecord(
+                kind=key.kind, name=key.name, version=key.version,
+                content_hash=content_hash,
+                content=canonical_json(loc.artifact.content()).decode(),
+                path=(tag.path if tag else None) or loc.path,
+                git_commit=tag.commit if tag else commit,
+                tag=key.tag, author=releaser, commit_author=authors.get(key),
+                bump_override=overrides.get(key), released_at=now,
+            ))
+            written.append((loc, content_hash))
+    return written
 
 
 def _same_or_conflict(key: ArtifactKey, stored: str, ours: str) -> None:

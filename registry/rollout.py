@@ -14,10 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
-
 from promptctl.env_names import check_env_name
 from promptctl.errors import (
     BackendUnavailable,
@@ -30,16 +26,11 @@ from promptctl.failpoints import crash_point
 from promptctl.flags.base import FlagBackend
 from promptctl.model import ArtifactKey
 from promptctl.rollout_state import Change, RolloutState, default_actor
-from promptctl.store import Store
+from promptctl.store import Session, Store, on_duplicate
+from promptctl.store import rollouts as rows
 from promptctl.store.changes import notify_change
-from promptctl.store.releases import get_release
-from promptctl.store.tables import (
-    EnvironmentRecord,
-    EvalRecord,
-    RolloutEvent,
-    RolloutRecord,
-    utcnow,
-)
+from promptctl.store.releases import get_release, releases_of
+from promptctl.store.tables import EvalRecord, RolloutEvent, RolloutRecord
 
 CANARY_PERCENT_RANGE = range(1, 100)
 
@@ -65,27 +56,25 @@ class Rollouts:
 
     def environments(self) -> list[str]:
         with self.store.session() as session:
-            stored = {r.name for r in session.exec(select(EnvironmentRecord))}
+            stored = rows.environment_names(session)
         return sorted(stored | set(self.config))
 
     def require_environment(self, env: str) -> None:
         if env in self.config:
             return
         with self.store.session() as session:
-            if not _env_exists(session, env):
+            if not rows.environment_exists(session, env):
                 known = ", ".join(self.environments())
                 raise NotFoundError(f"unknown environment {env!r} (known: {known}); "
                                     "add it with `promptctl env add`")
 
     def add_environment(self, name: str) -> str:
         check_env_name(name)
-        try:
-            with self.store.write() as session:
-                if _env_exists(session, name):
-                    raise ConflictError(f"environment {name!r} already exists")
-                session.add(EnvironmentRecord(name=name))
-        except IntegrityError:
-            raise ConflictError(f"environment {name!r} already exists") from None
+        exists = ConflictError(f"environment {name!r} already exists")
+        with on_duplicate(exists), self.store.write() as session:
+            if rows.environment_exists(session, name):
+                raise exists
+            rows.add_environment(session, name)
         return name
 
     # -- reading ------------------------------------------------------------------------------
@@ -93,26 +82,19 @@ class Rollouts:
     def state(self, env: str, prompt: str) -> RolloutState | None:
         self.require_environment(env)
         with self.store.session() as session:
-            row = _row(session, env, prompt)
+            row = rows.rollout_row(session, env, prompt)
             return RolloutState.of(row) if row else None
 
     def status(self, env: str | None = None) -> list[RolloutState]:
         if env is not None:
             self.require_environment(env)
         with self.store.session() as session:
-            stmt = select(RolloutRecord)
-            if env is not None:
-                stmt = stmt.where(RolloutRecord.env == env)
-            rows = session.exec(stmt.order_by(RolloutRecord.env, RolloutRecord.prompt))
-            return [RolloutState.of(r) for r in rows]
+            return [RolloutState.of(r) for r in rows.rollout_rows(session, env)]
 
     def history(self, env: str, prompt: str) -> list[Change]:
         self.require_environment(env)
         with self.store.session() as session:
-            stmt = (select(RolloutEvent)
-                    .where(RolloutEvent.env == env, RolloutEvent.prompt == prompt)
-                    .order_by(RolloutEvent.id))
-            events = [Change.of(e) for e in session.exec(stmt)]
+            events = [Change.of(e) for e in rows.rollout_events(session, env, prompt)]
             if not events and not _prompt_released(session, prompt):
                 raise NotFoundError(f"no prompt named {prompt!r} is released")
         return events
@@ -154,10 +136,9 @@ class Rollouts:
         self.require_environment(env)
         with self.store.write() as session:
             _require_released(session, prompt, version)
-            record = EvalRecord(env=env, prompt=prompt, version=version, suite=suite,
-                                passed=passed, score=score, actor=actor or default_actor())
-            session.add(record)
-        return record
+            return rows.add_eval(session, EvalRecord(
+                env=env, prompt=prompt, version=version, suite=suite, passed=passed,
+                score=score, actor=actor or default_actor()))
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -165,11 +146,8 @@ class Rollouts:
         required = self.config.get(env, {}).get("require_eval", False)
         if not required:
             return
-        stmt = select(EvalRecord).where(EvalRecord.env == env, EvalRecord.prompt == prompt,
-                                        EvalRecord.version == version)
-        if isinstance(required, str):
-            stmt = stmt.where(EvalRecord.suite == required)
-        latest = session.exec(stmt.order_by(EvalRecord.id.desc())).first()  # type: ignore[union-attr]
+        latest = rows.latest_eval(session, env, prompt, version,
+                                  required if isinstance(required, str) else None)
         suite = f" of suite {required!r}" if isinstance(required, str) else ""
         if latest is None:
             raise CheckFailed(f"{env} requires a passing eval{suite} before promoting: "
@@ -183,25 +161,20 @@ class Rollouts:
                change: Callable[[RolloutState, list[str]], tuple[RolloutState, list[str]]],
                reason: str | None, actor: str | None) -> Change:
         """Read, change and write the row plus its audit event in one transaction."""
-        try:
-            with self.store.write() as session:
-                row = _row(session, env, prompt)
-                current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
-                previous = json.loads(row.previous) if row else []
-                new, new_previous = change(current, previous)
-                _write_row(session, row, new, new_previous)
-                crash_point("rollout.before-audit")  # fault tests: die mid-transaction
-                event = RolloutEvent(env=env, prompt=prompt, action=action,
-                                     actor=actor or default_actor(),
-                                     before=json.dumps(current.public()),
-                                     after=json.dumps(new.public()), reason=reason)
-                session.add(event)
-                session.flush()
-                result = Change.of(event)
-                if not self.store.is_sqlite:  # other replicas LISTEN (promptctl.api.pg_feed)
-                    notify_change(session, env, result.id)
-        except IntegrityError:
-            raise _conflict(env, prompt) from None
+        with on_duplicate(_conflict(env, prompt)), self.store.write() as session:
+            row = rows.rollout_row(session, env, prompt)
+            current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
+            previous = json.loads(row.previous) if row else []
+            new, new_previous = change(current, previous)
+            _write_row(session, row, new, new_previous)
+            crash_point("rollout.before-audit")  # fault tests: die mid-transaction
+            event = rows.add_event(session, RolloutEvent(
+                env=env, prompt=prompt, action=action, actor=actor or default_actor(),
+                before=json.dumps(current.public()), after=json.dumps(new.public()),
+                reason=reason))
+            result = Change.of(event)
+            if not self.store.is_sqlite:  # other replicas LISTEN (promptctl.api.pg_feed)
+                notify_change(session, env, result.id)
         self._publish(result, new)
         return result
 
@@ -245,24 +218,11 @@ def _rolled_back(current: RolloutState, previous: list[str]) -> tuple[RolloutSta
     return replace(current, stable=previous[-1], canary=None, percent=0), previous[:-1]
 
 
-def _row(session: Session, env: str, prompt: str) -> RolloutRecord | None:
-    stmt = select(RolloutRecord).where(RolloutRecord.env == env, RolloutRecord.prompt == prompt)
-    return session.exec(stmt).first()
-
-
 def _write_row(session: Session, row: RolloutRecord | None, new: RolloutState,
                previous: list[str]) -> None:
-    values = {"stable": new.stable, "canary": new.canary, "percent": new.percent,
-              "stickiness": new.stickiness, "previous": json.dumps(previous),
-              "updated_at": utcnow()}
-    if row is None:
-        session.add(RolloutRecord(env=new.env, prompt=new.prompt, version=1, **values))
-        session.flush()
-        return
-    stmt = (update(RolloutRecord)
-            .where(RolloutRecord.id == row.id, RolloutRecord.version == row.version)  # type: ignore[arg-type]
-            .values(version=row.version + 1, **values))
-    if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+    values: dict[str, object] = {"stable": new.stable, "canary": new.canary,
+                                 "percent": new.percent, "stickiness": new.stickiness}
+    if not rows.write_rollout_row(session, row, new.env, new.prompt, values, previous):
         raise _conflict(new.env, new.prompt)
 
 
@@ -271,14 +231,7 @@ def _conflict(env: str, prompt: str) -> ConflictError:
                          "check `promptctl status` and retry")
 
 
-def _env_exists(session: Session, env: str) -> bool:
-    stmt = select(func.count()).select_from(EnvironmentRecord).where(EnvironmentRecord.name == env)
-    return bool(session.exec(stmt).one())
-
-
 def _prompt_released(session: Session, prompt: str) -> bool:
-    from promptctl.store.releases import releases_of
-
     return bool(releases_of(session, "prompt", prompt))
 
 
@@ -289,8 +242,6 @@ def _require_released(session: Session, prompt: str, version: str) -> None:
 
 
 def _not_released(session: Session, prompt: str, version: str) -> str:
-    from promptctl.store.releases import releases_of
-
     versions = [r.version for r in releases_of(session, "prompt", prompt)]
     if not versions:
         return f"no prompt named {prompt!r} is released"

@@ -13,11 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
-
 from promptctl.errors import AuthError, NotFoundError, PermissionDenied, UsageError
 from promptctl.store import Store
-from promptctl.store.tables import ApiToken, utcnow
+from promptctl.store import tokens as rows
+from promptctl.store.tables import ApiToken
 
 ROLES = ("reader", "deployer", "admin")
 TOKEN_PREFIX = "pct_"
@@ -65,12 +64,9 @@ def create_token(store: Store, role: str, env: str | None = None, *, name: str |
     record = ApiToken(name=(name or role)[:128], token_hash=hash_secret(secret), role=role,
                       env=env, created_by=created_by)
     with store.write() as session:
-        session.add(record)
-        session.flush()
+        rows.add_token(session, record)
         if not name:  # named after its id, never after any part of the secret
-            record.name = default_token_name(role, env, record.id or 0)
-            session.add(record)
-            session.flush()
+            rows.rename_token(session, record, default_token_name(role, env, record.id or 0))
         principal = _principal(record)
     return principal, secret
 
@@ -88,8 +84,7 @@ def authenticate(store: Store, secret: str | None) -> Principal:
     if not secret.isascii() or not secret.isprintable():  # no token has such characters
         raise AuthError("invalid or revoked token")
     with store.session() as session:
-        stmt = select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-        record = session.exec(stmt).first()
+        record = rows.token_by_hash(session, hash_secret(secret))
     if record is None or record.revoked_at is not None:
         raise AuthError("invalid or revoked token")
     return _principal(record)
@@ -97,10 +92,10 @@ def authenticate(store: Store, secret: str | None) -> Principal:
 
 def list_tokens(store: Store) -> list[dict[str, object]]:
     with store.session() as session:
-        rows = list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+        records = rows.all_tokens(session)
     return [_principal(r).to_dict() | {"created_by": r.created_by,
                                        "created_at": r.created_at.isoformat(),
-                                       "revoked": r.revoked_at is not None} for r in rows]
+                                       "revoked": r.revoked_at is not None} for r in records]
 
 
 MAX_TOKEN_ID = 2**31 - 1  # the id column is INTEGER: 32 bits on PostgreSQL
@@ -111,12 +106,10 @@ def revoke_token(store: Store, token_id: int) -> datetime:
         raise UsageError(f"{token_id} is not a token id (ids are whole numbers from 1 to "
                          f"{MAX_TOKEN_ID}; `promptctl token list` shows them)")
     with store.write() as session:
-        record = session.get(ApiToken, token_id)
-        if record is None:
-            raise NotFoundError(f"no token with id {token_id}")
-        record.revoked_at = record.revoked_at or utcnow()
-        session.add(record)
-        return record.revoked_at
+        revoked_at = rows.revoke(session, token_id)
+    if revoked_at is None:
+        raise NotFoundError(f"no token with id {token_id}")
+    return revoked_at
 
 
 def _principal(record: ApiToken) -> Principal:

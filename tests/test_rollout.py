@@ -10,8 +10,9 @@ import threading
 import pytest
 
 from promptctl.errors import AuthError, ConflictError
-from promptctl.rollout import Rollouts, _row, _write_row
+from promptctl.rollout import Rollouts, _write_row
 from promptctl.store import Store
+from promptctl.store.rollouts import rollout_row
 from promptctl.tokens import authenticate, hash_secret
 from tests.conftest import Cli
 
@@ -209,7 +210,7 @@ def test_a_stale_write_is_refused_by_the_version_column(released: Cli) -> None:
     store = Store.open(released.db)
     rollouts = Rollouts(store)
     with store.session() as session:
-        stale = _row(session, "production", "support")
+        stale = rollout_row(session, "production", "support")
     rollouts.promote("production", "support", "1.1.0", percent=30)
     new = rollouts.state("production", "support")
     assert new is not None

@@ -16,12 +16,9 @@ import contextlib
 import logging
 from typing import Protocol
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from promptctl.errors import PromptctlError
 from promptctl.store import Store
-from promptctl.store.tables import RolloutEvent
+from promptctl.store.changes import latest_change_ids
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +117,7 @@ class LocalChangeFeed:
 
     def _latest_ids(self) -> dict[str, int]:
         with self.store.session() as session:
-            stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
-            return {env: int(change_id) for env, change_id in session.exec(stmt)}
+            return latest_change_ids(session)
 
 
 async def cancel(task: asyncio.Task[None] | None) -> None:

@@ -18,22 +18,16 @@ import logging
 import time
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from promptctl.api.feed import LocalChangeFeed, cancel
 from promptctl.store import Store
-from promptctl.store.changes import CHANNEL, parse_notification
+from promptctl.store.changes import CHANNEL, libpq_conninfo, parse_notification
 
 log = logging.getLogger(__name__)
 
 # Notice a dead peer even when no packets flow (e.g. a network partition).
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
               "keepalives_count": 3}
-
-
-def libpq_conninfo(url: str) -> str:
-    """The libpq URL of a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://...``)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class PgChangeFeed(LocalChangeFeed):

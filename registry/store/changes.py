@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
-from sqlmodel import Session
+from sqlalchemy import func, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+
+from promptctl.store.tables import RolloutEvent
 
 CHANNEL = "promptctl_changes"
 
@@ -22,6 +25,19 @@ def notify_change(session: Session, env: str, change_id: int) -> None:
     payload = json.dumps({"env": env, "id": change_id})
     session.execute(text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": CHANNEL, "payload": payload})
+
+
+def latest_change_ids(session: Session) -> dict[str, int]:
+    """Each environment's latest change id (one indexed ``max(id)`` per environment):
+    what a poller compares to notice changes other processes made."""
+    stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
+    return {env: int(change_id) for env, change_id in session.exec(stmt)}
+
+
+def libpq_conninfo(url: str) -> str:
+    """The libpq URL of a SQLAlchemy PostgreSQL URL (``postgresql+psycopg://...``): what a
+    listener connects with, outside SQLAlchemy's pool."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def parse_notification(payload: str) -> tuple[str, int] | None:

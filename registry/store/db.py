@@ -24,13 +24,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
+    IntegrityError,
     NoSuchModuleError,
     OperationalError,
     SQLAlchemyError,
 )
 from sqlmodel import Session, create_engine
 
-from promptctl.errors import BackendUnavailable, UsageError, ValidationError
+from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.urls import is_sqlite_uri, redact_url, sqlite_file
 
 if TYPE_CHECKING:
@@ -257,6 +258,16 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def on_duplicate(error: PromptctlError) -> Iterator[None]:
+    """Raise ``error`` when the block breaks a unique constraint: another writer inserted
+    the same key between this transaction's read and its write (or its commit)."""
+    try:
+        yield
+    except IntegrityError:
+        raise error from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -22,6 +22,11 @@ def get_release(session: Session, key: ArtifactKey) -> ReleaseRecord | None:
     return session.exec(stmt).first()
 
 
+def add_release(session: Session, record: ReleaseRecord) -> ReleaseRecord:
+    session.add(record)
+    return record
+
+
 def all_releases(session: Session, kind: str | None = None) -> list[ReleaseRecord]:
     stmt = select(ReleaseRecord)
     if kind:
