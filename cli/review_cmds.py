@@ -80,7 +80,7 @@ def _rollout_states(ws: Workspace) -> tuple[list[RolloutState] | None, str | Non
         return None, (f"no registry database at {path}; set PROMPTCTL_DB or PROMPTCTL_URL "
                       "to check")
     try:
-        from promptctl.service import service_for
+        from promptctl.service_factory import service_for
 
         return service_for(settings).status(), None
     except PromptctlError as exc:

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
 def service(ctx: typer.Context) -> RegistryService:
     """The application layer for this command: the server at ``PROMPTCTL_URL`` when one is
     set (never the local database then), else the local store."""
-    from promptctl.service import service_for
+    from promptctl.service_factory import service_for
 
     return service_for(workspace(ctx).settings)
 

@@ -3,7 +3,8 @@ environments, evals and tokens.
 
 Every adapter calls a :class:`RegistryService`: the CLI (which only parses arguments and
 formats what comes back) and the API routes (which call the local implementation). There
-are two implementations, and :func:`service_for` picks one from the settings:
+are two implementations, and :func:`promptctl.service_factory.service_for` picks one from
+the settings:
 
 - :class:`promptctl.local_service.LocalService`: the store (and git, for who is acting);
 - :class:`promptctl.remote.RemoteService`: a promptctl server over HTTP (``PROMPTCTL_URL``
@@ -22,17 +23,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from promptctl.errors import UsageError
 from promptctl.rollout_state import Change, RolloutState, as_utc
 
-if TYPE_CHECKING:
-    from promptctl.config import Settings
-    from promptctl.store import Store
-
 __all__ = ["Change", "CreatedToken", "EvalResult", "RegistryService", "RevokedToken",
-           "RolloutState", "TokenInfo", "check_score", "service_for"]
+           "RolloutState", "TokenInfo", "check_score"]
 
 
 @dataclass(frozen=True)
@@ -182,19 +179,3 @@ def check_score(score: float | None) -> float | None:
     if score is not None and not math.isfinite(score):
         raise UsageError(f"an eval score must be a finite number, got {score!r}")
     return score
-
-
-def service_for(settings: Settings, *, store: Store | None = None) -> RegistryService:
-    """The server at ``settings.url`` when one is configured, else the local store.
-
-    With a URL there is no database access at all, whatever ``--db`` or ``PROMPTCTL_DB``
-    say. Each implementation is imported only when picked: the remote one loads no
-    SQLAlchemy or GitPython, so commands through a server start fast.
-    """
-    if settings.url:
-        from promptctl.remote import RemoteService
-
-        return RemoteService(settings.url, settings.token, acting_in=settings.root)
-    from promptctl.local_service import LocalService
-
-    return LocalService.open(settings, store=store)

@@ -127,3 +127,45 @@ def test_the_sdk_imports_nothing_of_the_store_the_api_or_the_cli(module: str) ->
             todo.append(imp.target)
     bad = sorted(m for m in seen if _within(m, SDK_FORBIDDEN))
     assert not bad, f"{module} reaches " + "; ".join(" -> ".join(path_to[m]) for m in bad)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (TYPE_CHECKING imports left out: they
+    never run). A package's ``__init__`` is not counted for its submodules: importing
+    ``promptctl.store.tables`` names that module, not ``promptctl.store``."""
+    return {m: {i.target for i in imps if not i.type_checking and i.target in MODULES
+                and i.target != m}
+            for m, imps in ALL_IMPORTS.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (its modules, first repeated last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_no_two_modules_import_each_other_even_lazily() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle_through_three_modules() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "d": {"a", "c"}}) is None

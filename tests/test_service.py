@@ -28,8 +28,8 @@ from promptctl.service import (
     RevokedToken,
     RolloutState,
     TokenInfo,
-    service_for,
 )
+from promptctl.service_factory import service_for
 from promptctl.store import Store
 from promptctl.tokens import create_token
 from tests.conftest import Cli

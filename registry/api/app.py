@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,9 +18,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promptctl.api.auth import Authenticator
-from promptctl.api.feed import ChangeFeed, default_feed
+from promptctl.api.feed import ChangeFeed, LocalChangeFeed
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
+from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
+from promptctl.api.state import ApiState
 from promptctl.config import Settings
 from promptctl.errors import (
     InternalError,
@@ -36,19 +37,6 @@ from promptctl.rollout import Rollouts
 from promptctl.store import Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ApiState:
-    settings: Settings
-    store: Store
-    rollouts: Rollouts
-    service: LocalService  # the application layer every rollout/env/eval/token route calls
-    feed: ChangeFeed
-    snapshots: SnapshotCache
-    authenticate: Authenticator
-    metrics: Metrics
-    keepalive: float
 
 
 def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFeed | None = None,
@@ -80,12 +68,19 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
                   description="Runtime lookup and rollout control for versioned LLM prompts.")
     app.state.api = state
     _install_error_handlers(app)
-    from promptctl.api.routes import router
-
     app.include_router(router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app
+
+
+def default_feed(store: Store) -> ChangeFeed:
+    """The feed for ``store``: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
+    if store.is_sqlite:
+        return LocalChangeFeed(store)
+    from promptctl.api.pg_feed import PgChangeFeed  # psycopg loads only for PostgreSQL
+
+    return PgChangeFeed(store)
 
 
 def server_limits(settings: Settings) -> Limits:

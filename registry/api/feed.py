@@ -4,9 +4,11 @@
 :class:`LocalChangeFeed` is woken at once by changes made through this server
 and polls the audit table (one indexed ``max(id)`` query) to notice changes
 made by other processes, such as ``promptctl rollback`` against the database.
-On PostgreSQL, :func:`default_feed` picks ``promptctl.api.pg_feed.PgChangeFeed``,
-woken by ``LISTEN/NOTIFY`` so that several replicas see each other's changes at
-once; it keeps this polling as the fallback while its listening connection is down.
+On PostgreSQL, :func:`promptctl.api.app.default_feed` picks
+``promptctl.api.pg_feed.PgChangeFeed``, a subclass woken by ``LISTEN/NOTIFY`` so that
+several replicas see each other's changes at once; it keeps this polling as the fallback
+while its listening connection is down. This module is the base both build on and
+imports neither of them.
 """
 
 from __future__ import annotations
@@ -127,11 +129,3 @@ async def cancel(task: asyncio.Task[None] | None) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-
-def default_feed(store: Store) -> ChangeFeed:
-    """The feed for ``store``: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
-    if store.is_sqlite:
-        return LocalChangeFeed(store)
-    from promptctl.api.pg_feed import PgChangeFeed
-
-    return PgChangeFeed(store)

@@ -24,8 +24,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from promptctl.api.app import ApiState
 from promptctl.api.snapshots import CachedSnapshot
+from promptctl.api.state import ApiState
 from promptctl.tokens import ROLES, Principal
 
 router = APIRouter()
