@@ -7,6 +7,10 @@ of one per tag (the slow whole-repo pattern DESIGN §7 warns about). A ref git
 refuses is set aside and the others retried, so one bad ref never blocks the
 rest. Reading files at old commits (``read_files``) and the authors of the last
 change of many files (``last_authors``) are one process each, for the same reason.
+
+:func:`run_git` (and :func:`probe_git`, for questions git answers with its exit
+code) is the one way the registry runs git, and :func:`list_tags` the one tag
+lister: ``release`` and ``diff`` (``promptctl.review.git_source``) both use them.
 """
 
 from __future__ import annotations
@@ -123,17 +127,7 @@ class GitRepo:
 
     def tags(self, prefix: str = "") -> dict[str, TagInfo]:
         """Every tag (optionally under ``prefix``) with its peeled commit and message."""
-        fmt = "%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(contents)%1e"
-        pattern = f"refs/tags/{prefix}" if prefix else "refs/tags"
-        out = self._git("for-each-ref", f"--format={fmt}", pattern)
-        tags: dict[str, TagInfo] = {}
-        for record in out.split("\x1e"):
-            record = record.lstrip("\n")
-            if not record:
-                continue
-            name, obj, peeled, message = record.split("\0", 3)
-            tags[name] = TagInfo(name, peeled or obj, message)
-        return tags
+        return list_tags(self.root, prefix)
 
     def create_tags(self, new_tags: list[NewTag], tagger: str) -> dict[str, str]:
         """Create annotated tags; return ``{tag name: git's reason}`` for each one git refused.
@@ -192,13 +186,11 @@ class GitRepo:
         """Create ``refs/tags/<name>`` for each name in one transaction; git's error or None."""
         lines = ["start", *(f"create refs/tags/{name} {objects[name]}" for name in names),
                  "prepare", "commit", ""]
-        proc = subprocess.run(
-            ["git", "update-ref", "--stdin"], input="\n".join(lines), cwd=self.root,
-            capture_output=True, text=True, check=False,
-        )
+        proc = _git_process(self.root, ("update-ref", "--stdin"), "\n".join(lines).encode())
         if proc.returncode == 0:
             return None
-        return proc.stderr.strip() or f"git update-ref exited {proc.returncode}"
+        return (proc.stderr.decode(errors="replace").strip()
+                or f"git update-ref exited {proc.returncode}")
 
     def read_files(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], bytes | None]:
         """The bytes of each ``(commit, path)`` (None where the commit has no such file).
@@ -208,11 +200,7 @@ class GitRepo:
         if not wanted:
             return {}
         request = "".join(f"{commit}:{path}\n" for commit, path in wanted).encode()
-        proc = subprocess.run(["git", "cat-file", "--batch"], input=request, cwd=self.root,
-                              capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise BackendUnavailable(f"git cat-file failed: {proc.stderr.decode(errors='replace')}")
-        out, pos = proc.stdout, 0
+        out, pos = run_git(self.root, "cat-file", "--batch", stdin=request), 0
         found: dict[tuple[str, str], bytes | None] = {}
         for key in wanted:
             end = out.index(b"\n", pos)
@@ -260,12 +248,54 @@ class GitRepo:
         return authors
 
     def _git(self, *args: str) -> str:
-        import git
+        return run_git(self.root, *args).decode(errors="surrogateescape")
 
-        try:
-            return self.repo.git.execute(["git", *args], strip_newline_in_stdout=False)
-        except git.GitCommandError as exc:
-            raise BackendUnavailable(f"git {args[0]} failed: {_stderr(exc)}") from None
+
+# git's messages in English whatever the user's locale: the one line an error shows is
+# git's last line, and the ref refusals above are matched by their wording.
+_GIT_ENV = {"LANGUAGE": "C", "LC_ALL": "C"}
+
+
+def _git_process(root: Path, args: tuple[str, ...], stdin: bytes | None
+                 ) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
+                              check=False, env={**os.environ, **_GIT_ENV})
+    except FileNotFoundError:
+        raise BackendUnavailable("git is not installed or not on PATH") from None
+
+
+def run_git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """Run git in ``root`` and return its output; a failure becomes one-line
+    :class:`BackendUnavailable` with git's message."""
+    proc = _git_process(root, args, stdin)
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise BackendUnavailable(f"git {args[0]} failed: {message[-1] if message else 'error'}")
+    return proc.stdout
+
+
+def probe_git(root: Path, *args: str) -> bytes | None:
+    """Run git in ``root`` for a question its exit code answers (does this revision
+    exist?): its output, or ``None`` when it exits non-zero."""
+    proc = _git_process(root, args, None)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def list_tags(root: Path, prefix: str = "") -> dict[str, TagInfo]:
+    """Every tag of the repository at ``root`` (optionally under ``prefix``) with its
+    peeled commit and message: one ``git for-each-ref``."""
+    fmt = "%(refname:strip=2)%00%(objectname)%00%(*objectname)%00%(contents)%1e"
+    pattern = f"refs/tags/{prefix}" if prefix else "refs/tags"
+    out = run_git(root, "for-each-ref", f"--format={fmt}", pattern)
+    tags: dict[str, TagInfo] = {}
+    for record in out.decode(errors="surrogateescape").split("\x1e"):
+        record = record.lstrip("\n")
+        if not record:
+            continue
+        name, obj, peeled, message = record.split("\0", 3)
+        tags[name] = TagInfo(name, peeled or obj, message)
+    return tags
 
 
 def _take_authors(record: bytes, wanted: set[str], authors: dict[str, str]) -> None:
@@ -300,7 +330,3 @@ def _reason(error: str, name: str) -> str:
 def _identity(author: str) -> str:
     return author if "<" in author else f"{author} <>"
 
-
-def _stderr(exc: git.GitCommandError) -> str:
-    text = (exc.stderr or str(exc)).strip().replace("stderr: ", "").strip("' \n")
-    return text.splitlines()[-1] if text else "unknown error"

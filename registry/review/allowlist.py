@@ -17,11 +17,11 @@ refused. An entry with a path only allows the secret in that file.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptctl.errors import UsageError
+from promptctl.gitrepo import probe_git
 from promptctl.review.git_source import Revision
 
 ALLOWLIST_FILE = ".promptctl-secrets.allow"
@@ -71,9 +71,8 @@ def load_allowlist(root: Path, revision: Revision | None = None) -> Allowlist:
         if not path.is_file():
             return Allowlist()
         return parse_allowlist(path.read_text(encoding="utf-8", errors="replace"))
-    proc = subprocess.run(["git", "show", f"{revision.commit}:./{ALLOWLIST_FILE}"], cwd=root,
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
+    shown = probe_git(root, "show", f"{revision.commit}:./{ALLOWLIST_FILE}")
+    if shown is None:
         return Allowlist()
-    return parse_allowlist(proc.stdout.decode("utf-8", errors="replace"),
+    return parse_allowlist(shown.decode("utf-8", errors="replace"),
                            f"{ALLOWLIST_FILE} at {revision.label}")

@@ -29,7 +29,7 @@ from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Promp
 from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import (
     Revision,
-    Snapshot,
+    RevisionFiles,
     commit_messages,
     list_revision,
     released_tags,
@@ -81,16 +81,16 @@ def diff_revisions(
 class LazyCatalog(Catalog):
     """A catalog whose unchanged artifacts are parsed only when something resolves them."""
 
-    def __init__(self, entries: list[Entry], lazy: list[Located], snapshot: Snapshot) -> None:
+    def __init__(self, entries: list[Entry], lazy: list[Located], files: RevisionFiles) -> None:
         super().__init__(entries)
         self._lazy = {item.artifact.key: item.path for item in lazy}
-        self._snapshot = snapshot
+        self._files = files
 
     def get(self, key: ArtifactKey) -> Entry | None:
         entry = super().get(key)
         if entry is None and key in self._lazy:
             path = self._lazy.pop(key)
-            for item in self._snapshot.parse([path]).artifacts:
+            for item in self._files.parse([path]).artifacts:
                 self.add(Entry(item.artifact, item.path))
             entry = super().get(key)
         return entry
@@ -100,8 +100,8 @@ class LazyCatalog(Catalog):
 class _Sides:
     """Both revisions split into changed files (parsed) and shared files (light)."""
 
-    base: Snapshot
-    head: Snapshot
+    base: RevisionFiles
+    head: RevisionFiles
     old: LoadResult
     new: LoadResult
     shared: list[Located]
@@ -109,7 +109,7 @@ class _Sides:
     new_catalog: LazyCatalog
 
     @classmethod
-    def split(cls, base: Snapshot, head: Snapshot) -> _Sides:
+    def split(cls, base: RevisionFiles, head: RevisionFiles) -> _Sides:
         same = {p for p, sha in head.files.items() if base.files.get(p) == sha}
         old = base.parse([p for p in base.files if p not in same])
         new = head.parse([p for p in head.files if p not in same])
@@ -141,7 +141,7 @@ class _Sides:
 
 
 def compare(
-    base: Snapshot, head: Snapshot, tags: dict[str, str | None], growth: GrowthPolicy,
+    base: RevisionFiles, head: RevisionFiles, tags: dict[str, str | None], growth: GrowthPolicy,
     allowlist: Allowlist | None = None,
 ) -> Report:
     """The report for two revisions; ``tags`` maps release tags to content hashes.

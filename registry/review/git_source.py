@@ -15,15 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from promptctl.errors import BackendUnavailable, NotFoundError, UsageError
+from promptctl.errors import NotFoundError, UsageError
 from promptctl.findings import Finding
-from promptctl.gitrepo import content_hash_in
+from promptctl.gitrepo import list_tags, probe_git, run_git
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import (
     LoadResult,
@@ -66,8 +65,10 @@ class Revision:
 
 
 @dataclass
-class Snapshot:
+class RevisionFiles:
     """The artifact files of one revision: path → blob id, with bytes read on demand.
+
+    (Not the SDK's :class:`promptctl.snapshot.Snapshot`, which is a served environment.)
 
     ``refused`` holds files that are listed but never read, each with the finding that
     says why: a symlink, a suffix that is almost right, a file over the size limit.
@@ -229,42 +230,24 @@ def _unquote(value: str) -> str | None:
     return value
 
 
-def git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    """Run git in ``root``; a failure becomes :class:`BackendUnavailable` with git's message."""
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
-                              check=False)
-    except FileNotFoundError:
-        raise BackendUnavailable("git is not installed or not on PATH") from None
-    if proc.returncode != 0:
-        message = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise BackendUnavailable(f"git {args[0]} failed: {message[-1] if message else 'error'}")
-    return proc.stdout
-
-
 def resolve_revision(root: Path, rev: str) -> Revision:
     """Resolve ``rev`` to a commit; an unknown revision is a one-line :class:`NotFoundError`."""
     if rev == WORKTREE:
         return Revision(WORKTREE, None)
     if not rev or rev.startswith("-"):
         raise UsageError(f"{rev!r} is not a git revision")
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                          cwd=root, capture_output=True, check=False)
-    if proc.returncode != 0:
-        inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root,
-                                capture_output=True, check=False)
-        if inside.returncode != 0:
+    commit = probe_git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if commit is None:
+        if probe_git(root, "rev-parse", "--git-dir") is None:
             raise NotFoundError(f"{root} is not inside a git repository")
         _require_a_commit(root)
         raise NotFoundError(f"unknown git revision {rev!r}")
-    return Revision(rev, proc.stdout.decode().strip())
+    return Revision(rev, commit.decode().strip())
 
 
 def _require_a_commit(root: Path) -> None:
     """In a repository without commits every revision is unknown: say why, as ``release`` does."""
-    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root,
-                          capture_output=True, check=False)
-    if head.returncode != 0:
+    if probe_git(root, "rev-parse", "--verify", "--quiet", "HEAD") is None:
         from promptctl.gitrepo import GitRepo  # GitPython loads only on this error path
 
         GitRepo.discover(root).head_commit()  # raises the one "no commits yet" error
@@ -274,24 +257,23 @@ def default_base(root: Path) -> Revision:
     """The merge-base of ``main`` (or ``origin/main``, ``master``) and HEAD."""
     resolve_revision(root, "HEAD")  # a repository without commits has no base: say so
     for branch in DEFAULT_BRANCHES:
-        proc = subprocess.run(["git", "merge-base", branch, "HEAD"], cwd=root,
-                              capture_output=True, check=False)
-        if proc.returncode == 0:
-            return Revision(f"merge-base({branch}, HEAD)", proc.stdout.decode().strip())
+        base = probe_git(root, "merge-base", branch, "HEAD")
+        if base is not None:
+            return Revision(f"merge-base({branch}, HEAD)", base.decode().strip())
     raise NotFoundError("no `main` or `master` branch to compare with: name a BASE revision")
 
 
 def list_revision(
     root: Path, revision: Revision, registry_dir: str, limits: Limits = DEFAULT_LIMITS
-) -> Snapshot:
+) -> RevisionFiles:
     """The artifact files below ``registry_dir`` at ``revision`` (one ``git ls-tree``).
 
     Symlinks (mode 120000), almost-right suffixes and blobs over ``limits.max_file_bytes``
     (sizes come from the listing, so such a blob is never read) are listed as refused.
     """
     if revision.commit is None:
-        return _worktree_snapshot(root, revision, registry_dir, limits)
-    listing = git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", revision.commit, "--",
+        return _worktree_files(root, revision, registry_dir, limits)
+    listing = run_git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", revision.commit, "--",
                   registry_dir.rstrip("/") + "/")
     files: dict[str, str] = {}
     refused: dict[str, Finding] = {}
@@ -307,7 +289,8 @@ def list_revision(
         problem = _listing_problem(path, mode, int(size), limits)
         if problem is not None:
             refused[path] = problem
-    return Snapshot(root, revision, dict(sorted(files.items())), refused=refused, limits=limits)
+    return RevisionFiles(root, revision, dict(sorted(files.items())), refused=refused,
+                         limits=limits)
 
 
 def _listing_problem(path: str, mode: str, size: int, limits: Limits) -> Finding | None:
@@ -328,24 +311,16 @@ def load_revision(
     root: Path, revision: Revision, registry_dir: str, limits: Limits = DEFAULT_LIMITS
 ) -> LoadResult:
     """Load and validate every artifact file of ``revision`` (what ``lint`` would see)."""
-    snapshot = list_revision(root, revision, registry_dir, limits)
-    result = snapshot.parse(list(snapshot.files))
+    listed = list_revision(root, revision, registry_dir, limits)
+    result = listed.parse(list(listed.files))
     result.findings.extend(duplicate_findings(result.artifacts))
     return result
 
 
 def released_tags(root: Path) -> dict[str, str | None]:
     """Release tags (``kind/name/vX``) and the content hash each records, if any."""
-    fmt = "%(refname:strip=2)%00%(contents)%1e"
-    out = git(root, "for-each-ref", f"--format={fmt}", "refs/tags").decode(errors="replace")
-    tags: dict[str, str | None] = {}
-    for record in out.split("\x1e"):
-        record = record.lstrip("\n")
-        if not record or record.count("/") < 2:
-            continue
-        name, _, message = record.partition("\0")
-        tags[name] = content_hash_in(message)
-    return tags
+    return {name: tag.content_hash for name, tag in list_tags(root).items()
+            if name.count("/") >= 2}
 
 
 def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[str, str]]:
@@ -353,7 +328,7 @@ def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[st
     working tree)."""
     if base.commit is None:
         return []
-    out = git(root, "log", "--format=%H%x00%B%x1e", f"{base.commit}..{head.commit or 'HEAD'}")
+    out = run_git(root, "log", "--format=%H%x00%B%x1e", f"{base.commit}..{head.commit or 'HEAD'}")
     pairs = []
     for record in out.decode(errors="replace").split("\x1e"):
         commit, sep, message = record.strip("\n").partition("\0")
@@ -367,7 +342,7 @@ def commit_messages(root: Path, base: Revision, head: Revision) -> list[tuple[st
 
 def _cat_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
     """Read many blobs with one ``git cat-file --batch`` (bytes: decoding is the loader's)."""
-    out = git(root, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
+    out = run_git(root, "cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
     blobs: dict[str, bytes] = {}
     pos = 0
     for sha in shas:
@@ -379,9 +354,9 @@ def _cat_blobs(root: Path, shas: list[str]) -> dict[str, bytes]:
     return blobs
 
 
-def _worktree_snapshot(
+def _worktree_files(
     root: Path, revision: Revision, registry_dir: str, limits: Limits
-) -> Snapshot:
+) -> RevisionFiles:
     """The working tree read the way ``lint`` reads it: symlinks are refused, never followed."""
     files, texts, refused = {}, {}, {}
     paths, findings = scan_directory(root / registry_dir, root)
@@ -398,7 +373,7 @@ def _worktree_snapshot(
         files[finding.path] = (_blob_id(os.fsencode(os.readlink(link))) if link.is_symlink()
                                else _stand_in_id(finding.path))
         refused[finding.path] = finding
-    return Snapshot(root, revision, dict(sorted(files.items())), texts, refused, limits)
+    return RevisionFiles(root, revision, dict(sorted(files.items())), texts, refused, limits)
 
 
 def _text_or_empty(data: bytes) -> str:
