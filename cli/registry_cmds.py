@@ -14,7 +14,7 @@ from promptctl.bundle import resolve_bundle
 from promptctl.catalog import Catalog
 from promptctl.catalog_queries import catalog_rows, default_model_ref, describe, release_history
 from promptctl.cli.context import workspace
-from promptctl.cli.output import clean, console, emit, handled, print_json, table
+from promptctl.cli.output import clean, console, emit, handled, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
 from promptctl.findings import Finding, has_errors
 from promptctl.gitrepo import GitRepo
@@ -294,6 +294,3 @@ def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict
         except ValidationError as exc:
             raise UsageError(f"--var {key}: {exc.message}") from None
     return values
-
-
-__all__ = ["print_json", "register"]

@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from promptctl.canonical import sha256_hex
 from promptctl.refnames import tag_problem
 
+NAME_CHARS = r"[a-z0-9][a-z0-9._-]{0,63}"
+"""An artifact name, unanchored: for patterns in other regex dialects (JSON Schema)."""
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline ("chat\n" is no name)
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}\Z"
+NAME_PATTERN = rf"^{NAME_CHARS}\Z"
 NAME_RE = re.compile(NAME_PATTERN)
 MAX_VERSION_LENGTH = 128
 """Longest version: the ``version`` columns of the store hold 128 characters, and a longer

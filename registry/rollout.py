@@ -132,7 +132,8 @@ class Rollouts:
                     score: float | None = None, actor: str | None = None) -> EvalRecord:
         """Record an eval outcome; environments with ``require_eval`` gate promotes on it."""
         if not suite or len(suite) > 128:
-            raise UsageError("--suite must name the eval suite (1-128 characters)")
+            raise UsageError("the eval suite's name must have 1-128 characters, "
+                             f"got {len(suite or '')}")
         self.require_environment(env)
         with self.store.write() as session:
             _require_released(session, prompt, version)
@@ -151,8 +152,8 @@ class Rollouts:
         suite = f" of suite {required!r}" if isinstance(required, str) else ""
         if latest is None:
             raise CheckFailed(f"{env} requires a passing eval{suite} before promoting: "
-                              f"record one with `promptctl eval record {prompt} {version} "
-                              f"--env {env} --passed --suite NAME`")
+                              f"record a passing eval of {prompt}@{version} in {env} "
+                              "(`promptctl eval record`)")
         if not latest.passed:
             raise CheckFailed(f"{env} requires a passing eval{suite}: the latest eval of "
                               f"{prompt}@{version} ({latest.suite}) failed")

@@ -57,7 +57,8 @@ def create_token(store: Store, role: str, env: str | None = None, *, name: str |
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     if role == "reader" and not env:
-        raise UsageError("a reader token is scoped to one environment: pass --env")
+        raise UsageError("a reader token is scoped to one environment: name the environment "
+                         "it may read")
     if role == "admin" and env:
         raise UsageError("an admin token cannot be scoped to an environment")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -10,18 +10,20 @@ from __future__ import annotations
 import threading
 import time
 
+from promptctl.bounded_cache import BoundedCache
 from promptctl.errors import AuthError, BackendUnavailable
 from promptctl.store import Store
 from promptctl.tokens import Principal, authenticate, hash_secret
 
 CACHE_SECONDS = 2.0  # a revoked token stops working within this long
+MAX_CACHED = 10_000  # tokens remembered at once (each caller's token is one entry)
 
 
 class Authenticator:
     def __init__(self, store: Store, ttl: float = CACHE_SECONDS) -> None:
         self.store = store
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._cache: BoundedCache[str, tuple[float, Principal]] = BoundedCache(MAX_CACHED)
         self._lock = threading.Lock()
 
     def cached(self, authorization: str | None) -> Principal | None:
@@ -45,9 +47,7 @@ class Authenticator:
                 raise
             return hit[1]
         with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now + self.ttl, principal)
+            self._cache.put(key, (now + self.ttl, principal))
         return principal
 
 

@@ -26,12 +26,16 @@ from pydantic import (
 
 from promptctl.api.snapshots import CachedSnapshot
 from promptctl.api.state import ApiState
+from promptctl.env_names import ENV_NAME_PATTERN
+from promptctl.model import NAME_CHARS
 from promptctl.tokens import ROLES, Principal
 
 router = APIRouter()
 
-NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-EnvPath = Annotated[str, Path(pattern=NAME, description="Environment name")]
+# The core's name rules, anchored for JSON Schema and pydantic, where ``$`` ends the text
+ENV_NAME = f"^{ENV_NAME_PATTERN}$"
+NAME = f"^{NAME_CHARS}$"
+EnvPath = Annotated[str, Path(pattern=ENV_NAME, description="Environment name")]
 NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
 PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"  # no C0/C1 control characters, no DEL
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -98,7 +102,7 @@ class RollbackBody(_Body):
 
 class TokenBody(_Body):
     role: StrictStr = Field(description=" | ".join(ROLES))
-    env: StrictStr | None = Field(None, pattern=NAME)
+    env: StrictStr | None = Field(None, pattern=ENV_NAME)
     name: TokenName | None = None
     actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")
 
@@ -234,7 +238,7 @@ def history(state: State, caller: Caller, env: EnvPath, name: NamePath) -> list[
 
 @router.get("/v1/status", tags=["rollout"])
 def status(state: State, caller: Caller,
-           env: Annotated[str | None, Query(pattern=NAME)] = None) -> list[dict[str, Any]]:
+           env: Annotated[str | None, Query(pattern=ENV_NAME)] = None) -> list[dict[str, Any]]:
     caller.require("deployer", env)
     states = state.service.status(env)
     if caller.env is not None:

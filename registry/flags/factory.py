@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 from promptctl.config import Settings
@@ -19,14 +18,7 @@ def make_backend(settings: Settings) -> FlagBackend | None:
 
 
 def _unleash_backend(settings: Settings) -> FlagBackend:
-    """Imported lazily: only deployments that use Unleash need its module."""
-    try:
-        module = importlib.import_module("promptctl.flags.unleash")
-    except ModuleNotFoundError as exc:
-        if exc.name != "promptctl.flags.unleash":
-            raise
-        raise UsageError("the unleash flag backend is not available in this build; "
-                         "set PROMPTCTL_FLAGS=builtin") from None
+    """Imported lazily: only deployments that use Unleash load its module."""
     options = settings.extra.get("unleash") or {}
     url = os.environ.get("PROMPTCTL_UNLEASH_URL") or options.get("url")
     token = os.environ.get("PROMPTCTL_UNLEASH_TOKEN") or options.get("admin_token")
@@ -34,4 +26,6 @@ def _unleash_backend(settings: Settings) -> FlagBackend:
         raise UsageError("PROMPTCTL_FLAGS=unleash needs PROMPTCTL_UNLEASH_URL and "
                          "PROMPTCTL_UNLEASH_TOKEN (or [unleash] url/admin_token in "
                          "promptctl.toml)")
-    return module.UnleashFlagBackend(url, token)  # type: ignore[no-any-return]
+    from promptctl.flags.unleash import UnleashFlagBackend
+
+    return UnleashFlagBackend(url, token)

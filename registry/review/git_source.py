@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from promptctl.bounded_cache import BoundedCache
 from promptctl.errors import NotFoundError, UsageError
 from promptctl.findings import Finding
 from promptctl.gitrepo import list_tags, probe_git, run_git
@@ -46,10 +47,11 @@ DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
 
 _ParseResult = tuple[ArtifactBase | None, list[Finding]]
 # (path, blob id) -> the limits a document was parsed under, and the result
-_PARSE_CACHE: dict[tuple[str, str], tuple[Limits, _ParseResult]] = {}
-_LIGHT_CACHE: dict[tuple[str, str], LightArtifact | None] = {}
-SYMLINK_MODE = "120000"
 _CACHE_LIMIT = 50_000
+_PARSE_CACHE: BoundedCache[tuple[str, str], tuple[Limits, _ParseResult]] = BoundedCache(
+    _CACHE_LIMIT)
+_LIGHT_CACHE: BoundedCache[tuple[str, str], LightArtifact | None] = BoundedCache(_CACHE_LIMIT)
+SYMLINK_MODE = "120000"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class RevisionFiles:
         for path in paths:
             key = (path, self.files[path])
             if key not in _LIGHT_CACHE:
-                _LIGHT_CACHE[key] = LightArtifact.from_text(texts[path], self.limits)
+                _LIGHT_CACHE.put(key, LightArtifact.from_text(texts[path], self.limits))
             light = _LIGHT_CACHE[key]
             if light is not None:
                 out.append(Located(light, path))  # type: ignore[arg-type]
@@ -401,9 +403,7 @@ def _parse(path: str, sha: str, data: bytes, limits: Limits) -> _ParseResult:
     parsed = _cached(path, sha, limits)
     if parsed is None:
         parsed = parse_document(path, data, limits)
-        if len(_PARSE_CACHE) >= _CACHE_LIMIT:
-            _PARSE_CACHE.clear()
-        _PARSE_CACHE[(path, sha)] = (limits, parsed)
+        _PARSE_CACHE.put((path, sha), (limits, parsed))
     return parsed
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from promptctl.bounded_cache import BoundedCache
 from promptctl.findings import Finding
 from promptctl.loader import Located
 
@@ -257,7 +258,7 @@ def redact_finding(finding: Finding, known: Iterable[str] = ()) -> Finding:
 # -- detect-secrets, cached per line ------------------------------------------------------------
 
 
-_LINE_CACHE: dict[str, tuple[tuple[str, str], ...]] = {}
+_LINE_CACHE: BoundedCache[str, tuple[tuple[str, str], ...]] = BoundedCache(50_000)
 
 
 def _lines(field_path: str, value: str) -> list[str]:
@@ -294,11 +295,10 @@ _KEYWORDS = ("key", "pass", "pwd", "secret", "contrase", "begin", "token", "auth
 def _prime(lines: list[str]) -> None:
     """Run detect-secrets over the lines not seen yet, inside one settings context.
 
-    The cache is bounded; it is emptied before this call adds its lines, so every
-    line of ``lines`` is in it afterwards for :func:`_found_primed`.
+    The cache is bounded; it is emptied (if need be) before this call adds its lines, so
+    every line of ``lines`` is in it afterwards for :func:`_found_primed`.
     """
-    if len(_LINE_CACHE) > 50_000:
-        _LINE_CACHE.clear()
+    _LINE_CACHE.make_room(len(lines))
     todo: list[str] = []
     for line in dict.fromkeys(lines):
         if line in _LINE_CACHE:
