@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from promptctl.catalog import Catalog, Entry
 from promptctl.config import Settings, load_settings
@@ -21,7 +21,7 @@ class Workspace:
         self.settings = settings
 
     @classmethod
-    def open(cls, start: Path | None = None, **overrides: object) -> Workspace:
+    def open(cls, start: Path | None = None, **overrides: Any) -> Workspace:
         return cls(load_settings(start, **overrides))
 
     @property

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import psycopg
 
@@ -26,7 +27,7 @@ from promptctl.store.changes import CHANNEL, libpq_conninfo, parse_notification
 log = logging.getLogger(__name__)
 
 # Notice a dead peer even when no packets flow (e.g. a network partition).
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
               "keepalives_count": 3}
 
 

@@ -75,17 +75,19 @@ def _printable(value: str) -> str:
     return value
 
 
-def _text(max_length: int) -> Any:
+def _text_constraints(max_length: int) -> tuple[Any, ...]:
     """A JSON string of at most ``max_length`` printable characters (no control
     characters, so no NUL either: PostgreSQL text cannot hold one)."""
-    return Annotated[StrictStr, StringConstraints(max_length=max_length),
-                     AfterValidator(_printable), WithJsonSchema(
-                         {"type": "string", "maxLength": max_length, "pattern": PRINTABLE})]
+    return (StringConstraints(max_length=max_length), AfterValidator(_printable),
+            WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": PRINTABLE}))
 
 
 # The audit actor is ``token:<name> (<claimed actor>)`` in a 256-character column:
 # 6 + 128 + 3 + 100 = 237 always fits.
-TokenName, ClaimedActor, Reason, Version = _text(128), _text(100), _text(2000), _text(128)
+TokenName = Annotated[StrictStr, *_text_constraints(128)]
+ClaimedActor = Annotated[StrictStr, *_text_constraints(100)]
+Reason = Annotated[StrictStr, *_text_constraints(2000)]
+Version = Annotated[StrictStr, *_text_constraints(128)]
 
 
 class PromoteBody(_Body):

@@ -89,10 +89,11 @@ class TimedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def _cancel(timer: asyncio.TimerHandle | None) -> None:
+def _cancel(timer: asyncio.TimerHandle | None) -> asyncio.TimerHandle | None:
     """Cancel ``timer`` if set; None, to assign back."""
     if timer is not None:
         timer.cancel()
+    return None
 
 
 def timed_protocol(limits: Limits) -> type[TimedH11Protocol]:
@@ -110,7 +111,7 @@ def with_overrides(limits: Limits, **flags: float | int | None) -> Limits:
         if not value > 0 or value != value or value == float("inf"):
             flag = "--" + name.removesuffix("_seconds").replace("_", "-")
             raise UsageError(f"{flag} must be a positive number, got {value}")
-    return replace(limits, **given)
+    return replace(limits, **given)  # type: ignore[arg-type]  # each flag's own type
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -187,7 +188,7 @@ _SIMPLE = re.compile(r"^[A-Za-z0-9._@+-]+$")
 _BLOCK_ITEM = re.compile(r"^[ \t]*-[ \t]+(.+?)[ \t]*$")
 
 
-def _fast_fields(text: str) -> dict[str, object] | None:
+def _fast_fields(text: str) -> dict[str, Any] | None:
     """Top-level identity fields of plainly written files; ``None`` means "use YAML"."""
     if "\t" in text or "&" in text or "---" in text:
         return None

@@ -31,7 +31,8 @@ def latest_change_ids(session: Session) -> dict[str, int]:
     """Each environment's latest change id (one indexed ``max(id)`` per environment):
     what a poller compares to notice changes other processes made."""
     stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
-    return {env: int(change_id) for env, change_id in session.exec(stmt)}
+    return {env: int(change_id) for env, change_id in session.exec(stmt)
+            if change_id is not None}
 
 
 def libpq_conninfo(url: str) -> str:

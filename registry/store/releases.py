@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 
 from sqlalchemy import tuple_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptctl.catalog import Catalog, Entry
 from promptctl.model import ArtifactBase, ArtifactKey, artifact_from_content
@@ -31,12 +31,12 @@ def all_releases(session: Session, kind: str | None = None) -> list[ReleaseRecor
     stmt = select(ReleaseRecord)
     if kind:
         stmt = stmt.where(ReleaseRecord.kind == kind)
-    return list(session.exec(stmt.order_by(ReleaseRecord.id)))
+    return list(session.exec(stmt.order_by(col(ReleaseRecord.id))))
 
 
 def releases_of(session: Session, kind: str, name: str) -> list[ReleaseRecord]:
     stmt = select(ReleaseRecord).where(ReleaseRecord.kind == kind, ReleaseRecord.name == name)
-    return list(session.exec(stmt.order_by(ReleaseRecord.id)))
+    return list(session.exec(stmt.order_by(col(ReleaseRecord.id))))
 
 
 def record_artifact(record: ReleaseRecord) -> ArtifactBase:
@@ -75,7 +75,7 @@ def served_keys(session: Session, keys: Iterable[ArtifactKey]) -> set[ArtifactKe
     names = sorted({key.name for key in wanted})
     served: set[ArtifactKey] = set()
     for start in range(0, len(names), 300):
-        stmt = select(RolloutRecord).where(RolloutRecord.prompt.in_(names[start:start + 300]))
+        stmt = select(RolloutRecord).where(col(RolloutRecord.prompt).in_(names[start:start + 300]))
         for rollout in session.exec(stmt):
             versions = {rollout.stable, rollout.canary, *json.loads(rollout.previous or "[]")}
             served |= {ArtifactKey("prompt", rollout.prompt, v) for v in versions if v} & wanted

@@ -8,9 +8,10 @@ change and its audit event still commit in one transaction.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptctl.store.tables import (
     EnvironmentRecord,
@@ -56,8 +57,9 @@ def write_rollout_row(session: Session, row: RolloutRecord | None, env: str, pro
     ``version`` column); the caller turns that into a conflict.
     """
     values = {**values, "previous": json.dumps(previous), "updated_at": utcnow()}
+    fields: dict[str, Any] = values
     if row is None:
-        session.add(RolloutRecord(env=env, prompt=prompt, version=1, **values))
+        session.add(RolloutRecord(env=env, prompt=prompt, version=1, **fields))
         session.flush()
         return True
     stmt = (update(RolloutRecord)
@@ -77,7 +79,7 @@ def rollout_events(session: Session, env: str, prompt: str) -> list[RolloutEvent
     """The audit events of one prompt in one environment, oldest first."""
     stmt = (select(RolloutEvent)
             .where(RolloutEvent.env == env, RolloutEvent.prompt == prompt)
-            .order_by(RolloutEvent.id))
+            .order_by(col(RolloutEvent.id)))
     return list(session.exec(stmt))
 
 

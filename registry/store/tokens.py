@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptctl.store.tables import ApiToken, utcnow
 
@@ -29,7 +29,7 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 def all_tokens(session: Session) -> list[ApiToken]:
     """Every token, revoked ones too, oldest first."""
-    return list(session.exec(select(ApiToken).order_by(ApiToken.id)))
+    return list(session.exec(select(ApiToken).order_by(col(ApiToken.id))))
 
 
 def revoke(session: Session, token_id: int) -> datetime | None:
