@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Api, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +55,9 @@ MALFORMED = [  # method, path, body, expected status, expected error
 ]
 
 
-def test_malformed_requests_get_a_json_4xx_and_change_nothing(server: Server) -> None:
-    """One server, every malformed request in turn (starting a server per case is slow)."""
-    with server.client("admin") as http:
+def test_malformed_requests_get_a_json_4xx_and_change_nothing(api: Api) -> None:
+    """One app, every malformed request in turn."""
+    with api.client("admin") as http:
         before = http.get(f"{BASE}/history").json()
         for method, path, body, status, error in MALFORMED:
             if isinstance(body, str):
@@ -72,15 +72,16 @@ def test_malformed_requests_get_a_json_4xx_and_change_nothing(server: Server) ->
         assert http.get(f"{BASE}/history").json() == before
 
 
-def test_a_huge_chunked_body_without_length_is_refused(server: Server) -> None:
-    """The body limit holds even when the client does not declare a length."""
-    token = server.tokens["deployer"]
+def test_a_huge_chunked_body_without_length_is_refused(live_server: LiveServer) -> None:
+    """The body limit holds even when the client does not declare a length (raw HTTP/1.1
+    over a socket, so through uvicorn's parser too)."""
+    token = live_server.tokens["deployer"]
     head = (f"POST {BASE}/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
             "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
     chunks = [b"x" * 16_384] * 4 + [b"x" * 16]  # just over the 64 KiB limit
     body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
         sock.sendall(head + body)
         reply = b""
         while data := sock.recv(65536):

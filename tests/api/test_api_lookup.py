@@ -1,4 +1,5 @@
-"""Lookup over HTTP against a real uvicorn server: resolve, snapshot/ETag, events, metrics."""
+"""Lookup over HTTP against the real app (in-process, through ASGI): resolve, snapshot/ETag,
+events, metrics."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ import json
 import queue
 import threading
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from promptctl.snapshot import Snapshot
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Api
 
 pytestmark = pytest.mark.slow
 
 
-def test_resolve_returns_the_bundle_to_use(server: Server) -> None:
-    with server.client("reader") as http:
+def test_resolve_returns_the_bundle_to_use(api: Api) -> None:
+    with api.client("reader") as http:
         response = http.get("/v1/envs/production/prompts/support/resolve", params={"key": "u-1"})
     assert response.status_code == 200
     body = response.json()
@@ -30,11 +30,11 @@ def test_resolve_returns_the_bundle_to_use(server: Server) -> None:
     assert body["output_schema"]["required"] == ["answer", "sources"]
 
 
-def test_resolve_and_the_snapshot_agree_key_by_key(server: Server) -> None:
-    with server.client("deployer") as http:
+def test_resolve_and_the_snapshot_agree_key_by_key(api: Api) -> None:
+    with api.client("deployer") as http:
         assert http.post("/v1/envs/production/prompts/support/promote",
                          json={"version": "1.1.0", "percent": 40}).status_code == 200
-    with server.client("reader") as http:
+    with api.client("reader") as http:
         local = Snapshot.from_json(http.get("/v1/envs/production/snapshot").content)
         for i in range(150):
             remote = http.get("/v1/envs/production/prompts/support/resolve",
@@ -46,8 +46,8 @@ def test_resolve_and_the_snapshot_agree_key_by_key(server: Server) -> None:
     assert variants == {"stable", "canary"}
 
 
-def test_snapshot_is_conditional_on_its_etag(server: Server) -> None:
-    with server.client("reader") as http:
+def test_snapshot_is_conditional_on_its_etag(api: Api) -> None:
+    with api.client("reader") as http:
         first = http.get("/v1/envs/production/snapshot")
         assert first.status_code == 200
         etag = first.headers["etag"]
@@ -56,21 +56,21 @@ def test_snapshot_is_conditional_on_its_etag(server: Server) -> None:
         assert set(doc["prompts"]["support"]["versions"]) == {"1.0.0"}
         again = http.get("/v1/envs/production/snapshot", headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.content == b""
-    with server.client("deployer") as http:
+    with api.client("deployer") as http:
         http.post("/v1/envs/production/prompts/support/promote",
                   json={"version": "1.2.0", "percent": 5}).raise_for_status()
-    with server.client("reader") as http:
+    with api.client("reader") as http:
         changed = http.get("/v1/envs/production/snapshot", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["change_id"] > doc["change_id"]
     assert changed.json()["prompts"]["support"]["canary"] == "1.2.0"
 
 
-def test_event_stream_announces_each_change(server: Server) -> None:
+def test_event_stream_announces_each_change(api: Api) -> None:
     events: queue.Queue[tuple[str, dict]] = queue.Queue()
 
     def listen() -> None:
-        with server.client("reader") as http, http.stream(
+        with api.client("reader") as http, http.stream(
                 "GET", "/v1/envs/production/events") as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             name = ""
@@ -86,12 +86,12 @@ def test_event_stream_announces_each_change(server: Server) -> None:
     thread.start()
     hello = events.get(timeout=10)
     assert hello[0] == "hello"
-    with server.client("deployer") as http:
+    with api.client("deployer") as http:
         change = http.post("/v1/envs/production/prompts/support/rollback",
                            json={"reason": "test"})
     # production had one stable version only: nothing to roll back to, no event
     assert change.status_code == 400
-    with server.client("deployer") as http:
+    with api.client("deployer") as http:
         done = http.post("/v1/envs/production/prompts/support/promote",
                          json={"version": "1.1.0", "percent": 10}).json()
     name, data = events.get(timeout=10)
@@ -99,15 +99,17 @@ def test_event_stream_announces_each_change(server: Server) -> None:
     thread.join(10)
 
 
-def test_healthz_and_prometheus_metrics(server: Server) -> None:
-    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
-    with server.client("reader") as http:
+def test_healthz_and_prometheus_metrics(api: Api) -> None:
+    with api.client(None) as anonymous:
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+    with api.client("reader") as http:
         for key in ("a", "b", "c"):
             http.get("/v1/envs/production/prompts/support/resolve", params={"key": key})
         http.get("/v1/envs/production/prompts/nope/resolve")
+    with api.client(None) as anonymous:
+        metrics = anonymous.get("/metrics").text
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(
-                   httpx.get(f"{server.url}/metrics").text)
+               for family in text_string_to_metric_families(metrics)
                for s in family.samples}
     route = "/v1/envs/{env}/prompts/{name}/resolve"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rollout_fixtures import Server
+from tests.rollout_fixtures import Api
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +34,9 @@ FIELDS = [  # method, path, body with the text at "{}"
 ]
 
 
-def test_control_characters_in_api_text_are_refused_and_change_nothing(server: Server
+def test_control_characters_in_api_text_are_refused_and_change_nothing(api: Api
                                                                         ) -> None:
-    with server.client("admin") as http:
+    with api.client("admin") as http:
         history = http.get(f"{BASE}/history").json()
         tokens = http.get("/v1/tokens").json()
         for method, path, body in FIELDS:
@@ -51,8 +51,8 @@ def test_control_characters_in_api_text_are_refused_and_change_nothing(server: S
         assert http.get("/v1/tokens").json() == tokens
 
 
-def test_the_refusal_names_the_field_and_the_character(server: Server) -> None:
-    with server.client("deployer") as http:
+def test_the_refusal_names_the_field_and_the_character(api: Api) -> None:
+    with api.client("deployer") as http:
         response = http.post(f"{BASE}/rollback", json={"actor": "ok\x1b[2J"})
     assert response.status_code == 422
     detail = response.json()["detail"]
@@ -60,9 +60,9 @@ def test_the_refusal_names_the_field_and_the_character(server: Server) -> None:
     assert "\x1b" not in response.text
 
 
-def test_printable_unicode_is_accepted(server: Server) -> None:
+def test_printable_unicode_is_accepted(api: Api) -> None:
     """Only controls are refused: accents, scripts, emoji and tabs-free punctuation pass."""
-    with server.client("deployer") as http:
+    with api.client("deployer") as http:
         response = http.post(f"{BASE}/promote", json={
             "version": "1.1.0", "percent": 10, "actor": "Zoë Łukasz 山田 🚀",
             "reason": "canary: «ok» — see PR #12 (tested; 100%)"})
