@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from promptctl.client import Registry
 from tests.conftest import Cli, pg_test_database
-from tests.rollout_fixtures import Server, create_token, free_port, release_versions
+from tests.rollout_fixtures import Endpoint, Server, create_token, free_port, release_versions
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.005) -> bool:
@@ -68,7 +68,7 @@ def replicas(pg_deployed: tuple[Cli, dict[str, str]]) -> Iterator[tuple[Server, 
             server.stop()
 
 
-def sdk(server: Server, tmp_path: Path, name: str = "sdk", **kwargs: object) -> Registry:
+def sdk(server: Endpoint, tmp_path: Path, name: str = "sdk", **kwargs: object) -> Registry:
     """A started SDK ``Registry`` on ``server``'s production environment."""
     return Registry(server.url, "production", server.tokens["reader"],
                     fallback_path=tmp_path / f"{name}.json",

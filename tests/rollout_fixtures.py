@@ -17,6 +17,7 @@ Import the fixtures a test module needs from here (``from rollout_fixtures impor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -208,10 +209,8 @@ class LiveServer(Endpoint):
                 for connection in list(server.server_state.connections):
                     connection.transport.abort()
                 server.force_exit = server.should_exit = True
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(abort_all)
-            except RuntimeError:  # the loop closed meanwhile
-                pass
         elif server is not None:
             server.force_exit = server.should_exit = True
         self._finish()

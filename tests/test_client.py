@@ -1,4 +1,5 @@
-"""The Python SDK against a real server: lookups, live propagation, fallback, offline."""
+"""The Python SDK against a real server (the app on an in-process uvicorn thread, real sockets):
+lookups, live propagation, fallback, offline."""
 
 from __future__ import annotations
 
@@ -17,16 +18,16 @@ from promptctl.errors import (
     UsageError,
 )
 from tests.proof_fixtures import sdk, wait_until
-from tests.rollout_fixtures import Server, free_port
+from tests.rollout_fixtures import LiveServer, Server, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def test_get_returns_the_same_bundle_as_the_server(server: Server, tmp_path: Path) -> None:
-    with server.client("deployer") as http:
+def test_get_returns_the_same_bundle_as_the_server(live_server: LiveServer, tmp_path: Path) -> None:
+    with live_server.client("deployer") as http:
         http.post("/v1/envs/production/prompts/support/promote",
                   json={"version": "1.1.0", "percent": 50}).raise_for_status()
-    with sdk(server, tmp_path) as reg, server.client("reader") as http:
+    with sdk(live_server, tmp_path) as reg, live_server.client("reader") as http:
         assert wait_until(lambda: reg.snapshot.doc["prompts"]["support"]["canary"], 5)
         for i in range(60):
             mine = reg.get("support", key=f"user-{i}")
@@ -45,52 +46,52 @@ def test_get_returns_the_same_bundle_as_the_server(server: Server, tmp_path: Pat
         assert reg.names() == ["support"]
 
 
-def test_a_rollback_reaches_a_connected_sdk_within_a_second(server: Server,
+def test_a_rollback_reaches_a_connected_sdk_within_a_second(live_server: LiveServer,
                                                             tmp_path: Path) -> None:
-    with server.client("deployer") as http:
+    with live_server.client("deployer") as http:
         http.post("/v1/envs/production/prompts/support/promote",
                   json={"version": "1.1.0", "percent": 99}).raise_for_status()
-    with sdk(server, tmp_path) as reg:
+    with sdk(live_server, tmp_path) as reg:
         assert wait_until(lambda: reg.get("support", key="u").variant == "canary"
                           or reg.get("support", key="v").variant == "canary", 5)
         keys = [f"k{i}" for i in range(50)]
         # through the API (the server wakes its own stream at once)
-        with server.client("deployer") as http:
+        with live_server.client("deployer") as http:
             http.post("/v1/envs/production/prompts/support/rollback").raise_for_status()
         assert wait_until(lambda: all(reg.get("support", k).variant == "stable" for k in keys),
                           1.0)
         # through the CLI against the database (another process's change, noticed by polling)
-        server.cli("promote", "support", "1.2.0", "--env", "production", "-p", "99")
+        live_server.cli("promote", "support", "1.2.0", "--env", "production", "-p", "99")
         assert wait_until(lambda: reg.snapshot.doc["prompts"]["support"]["canary"] == "1.2.0",
                           5)
-        result = server.cli("rollback", "support", "--env", "production")
+        result = live_server.cli("rollback", "support", "--env", "production")
         assert result.exit_code == 0, result.output
         assert wait_until(lambda: all(reg.get("support", k).variant == "stable" for k in keys),
                           1.0)
 
 
 def test_sdk_survives_the_server_and_a_new_one_starts_from_the_fallback(
-        server: Server, tmp_path: Path) -> None:
+        live_server: LiveServer, tmp_path: Path) -> None:
     fallback = tmp_path / "fallback.json"
-    reg = sdk(server, tmp_path, name="fallback")
+    reg = sdk(live_server, tmp_path, name="fallback")
     before = reg.get("support", key="user-7")
     assert fallback.is_file()
-    server.kill()
+    live_server.kill()
     for _ in range(200):  # keeps answering from memory, with no server
         assert reg.get("support", key="user-7").fingerprint == before.fingerprint
     time.sleep(0.5)  # the background thread notices and retries; get() is unaffected
     assert reg.get("support", key="user-7").version == before.version
 
-    offline = Registry(server.url, "production", server.tokens["reader"],
+    offline = Registry(live_server.url, "production", live_server.tokens["reader"],
                        fallback_path=fallback).start()
     assert offline.get("support", key="user-7").fingerprint == before.fingerprint
     with pytest.raises(BackendUnavailable, match="no fallback snapshot"):
-        Registry(server.url, "production", server.tokens["reader"],
+        Registry(live_server.url, "production", live_server.tokens["reader"],
                  fallback_path=tmp_path / "none.json").start()
 
     # the server comes back with a change made meanwhile: both SDKs reconnect and see it
-    server.cli("promote", "support", "1.1.0", "--env", "production")
-    server.start()
+    live_server.cli("promote", "support", "1.1.0", "--env", "production")
+    live_server.start()
     for live in (reg, offline):
         assert wait_until(lambda live=live: live.get("support", key="user-7").version == "1.1.0",
                           15)
@@ -98,30 +99,33 @@ def test_sdk_survives_the_server_and_a_new_one_starts_from_the_fallback(
     offline.close()
 
 
-def test_from_snapshot_works_fully_offline(server: Server, tmp_path: Path) -> None:
+def test_from_snapshot_works_fully_offline(live_server: LiveServer, tmp_path: Path) -> None:
     path = tmp_path / "snap.json"
-    with server.client("reader") as http:
+    with live_server.client("reader") as http:
         path.write_bytes(http.get("/v1/envs/production/snapshot").content)
-    server.stop()
+    live_server.stop()
     reg = Registry.from_snapshot(path)
     assert reg.env == "production"
     assert reg.get("support", key="anyone").version == "1.0.0"
     reg.close()
 
 
-def test_bad_credentials_fail_loudly_instead_of_using_the_fallback(server: Server,
+def test_bad_credentials_fail_loudly_instead_of_using_the_fallback(live_server: LiveServer,
                                                                    tmp_path: Path) -> None:
     fallback = tmp_path / "fallback.json"
-    sdk(server, tmp_path, name="fallback").close()
+    sdk(live_server, tmp_path, name="fallback").close()
     with pytest.raises(AuthError):
-        Registry(server.url, "production", "pct_wrong", fallback_path=fallback).start()
+        Registry(live_server.url, "production", "pct_wrong", fallback_path=fallback).start()
     with pytest.raises(PermissionDenied):
-        Registry(server.url, "production", server.tokens["reader_staging"]).start()
+        Registry(live_server.url, "production", live_server.tokens["reader_staging"]).start()
     with pytest.raises(NotFoundError):
-        Registry(server.url, "moon", server.tokens["deployer"]).start()
+        Registry(live_server.url, "moon", live_server.tokens["deployer"]).start()
 
 
 def test_get_is_thread_safe_while_snapshots_swap(server: Server, tmp_path: Path) -> None:
+    """Eight threads call get() flat out while the snapshot swaps. The server is a separate
+    process here: on a thread of this one it would share the GIL with the readers and
+    answer the promotions slowly, which is not what is tested."""
     errors: list[BaseException] = []
     seen: set[str] = set()
     stop = threading.Event()
@@ -151,8 +155,8 @@ def test_get_is_thread_safe_while_snapshots_swap(server: Server, tmp_path: Path)
     assert seen == {"1.0.0", "1.1.0"}
 
 
-def test_close_stops_the_background_thread(server: Server, tmp_path: Path) -> None:
-    reg = sdk(server, tmp_path)
+def test_close_stops_the_background_thread(live_server: LiveServer, tmp_path: Path) -> None:
+    reg = sdk(live_server, tmp_path)
     thread = reg._thread
     assert thread is not None and thread.is_alive()
     reg.close()
@@ -178,13 +182,13 @@ def test_the_constructor_only_configures(tmp_path: Path) -> None:
         Registry("ftp://example", "production")
 
 
-def test_start_falls_back_and_the_context_manager_starts_and_closes(server: Server,
+def test_start_falls_back_and_the_context_manager_starts_and_closes(live_server: LiveServer,
                                                                    tmp_path: Path) -> None:
     fallback = tmp_path / "fallback.json"
-    sdk(server, tmp_path, name="fallback").close()
-    server.stop()
-    reg = Registry(server.url, "production", server.tokens["reader"], fallback_path=fallback,
-                   timeout=0.5)
+    sdk(live_server, tmp_path, name="fallback").close()
+    live_server.stop()
+    reg = Registry(live_server.url, "production", live_server.tokens["reader"],
+                   fallback_path=fallback, timeout=0.5)
     with reg as entered:
         assert entered is reg and reg.start() is reg  # a second start does nothing
         assert reg.get("support", key="u").version == "1.0.0"
@@ -195,10 +199,10 @@ def test_start_falls_back_and_the_context_manager_starts_and_closes(server: Serv
         reg.start()
 
 
-def test_from_snapshot_is_an_offline_registry(server: Server, tmp_path: Path) -> None:
+def test_from_snapshot_is_an_offline_registry(live_server: LiveServer, tmp_path: Path) -> None:
     path = tmp_path / "snap.json"
-    sdk(server, tmp_path, name="snap").close()
-    server.stop()
+    sdk(live_server, tmp_path, name="snap").close()
+    live_server.stop()
     threads = threading.active_count()
     with Registry.from_snapshot(path) as reg:
         assert isinstance(reg, Registry) and reg.offline and reg._thread is None

@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-from tests.rollout_fixtures import Server, free_port
+from tests.rollout_fixtures import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def api_env(server: Server, role: str = "deployer") -> dict[str, str]:
+def api_env(server: LiveServer, role: str = "deployer") -> dict[str, str]:
     return {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": server.tokens[role]}
 
 
-def test_promote_rollback_status_and_history_go_through_the_server(server: Server) -> None:
-    cli, env = server.cli, api_env(server)
+def test_promote_rollback_status_and_history_go_through_the_server(live_server: LiveServer) -> None:
+    cli, env = live_server.cli, api_env(live_server)
     result = cli("promote", "support", "1.1.0", "--env", "production", "-p", "10",
                  "--reason", "via api", env=env)
     assert result.exit_code == 0, result.output
@@ -47,19 +47,19 @@ SERVER_ERRORS = [  # args, token role, exit code, message
 ]
 
 
-def test_errors_from_the_server_keep_their_exit_codes(server: Server) -> None:
+def test_errors_from_the_server_keep_their_exit_codes(live_server: LiveServer) -> None:
     for args, role, code, message in SERVER_ERRORS:
-        result = server.cli(*args, env=api_env(server, role))
+        result = live_server.cli(*args, env=api_env(live_server, role))
         assert result.exit_code == code, (args, result.output)
         assert message in result.output, args
 
 
-def test_a_bad_token_or_an_unreachable_server_is_a_clear_error(server: Server) -> None:
-    bad = {"PROMPTCTL_URL": server.url, "PROMPTCTL_TOKEN": "pct_nope"}
-    result = server.cli("status", env=bad)
+def test_a_bad_token_or_an_unreachable_server_is_a_clear_error(live_server: LiveServer) -> None:
+    bad = {"PROMPTCTL_URL": live_server.url, "PROMPTCTL_TOKEN": "pct_nope"}
+    result = live_server.cli("status", env=bad)
     assert result.exit_code == 2 and "invalid or revoked token" in result.output
     down = {"PROMPTCTL_URL": f"http://127.0.0.1:{free_port()}", "PROMPTCTL_TOKEN": "x"}
-    result = server.cli("rollback", "support", "--env", "production", env=down)
+    result = live_server.cli("rollback", "support", "--env", "production", env=down)
     assert result.exit_code == 5 and "cannot reach" in result.output
-    result = server.cli("status", env={"PROMPTCTL_URL": server.url})
+    result = live_server.cli("status", env={"PROMPTCTL_URL": live_server.url})
     assert result.exit_code == 2 and "PROMPTCTL_TOKEN" in result.output

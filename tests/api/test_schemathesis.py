@@ -26,7 +26,7 @@ from schemathesis.checks import not_a_server_error
 from promptctl.api.routes import router
 from tests.conftest import EXAMPLE_PROMPTS, Cli, commit_all, make_repo, pg_test_database
 from tests.proof_fixtures import deploy
-from tests.rollout_fixtures import Server, free_port
+from tests.rollout_fixtures import LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -48,26 +48,27 @@ def fuzzed_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def fuzzed_server(fuzzed_db: str, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Iterator[Server]:
-    """One server per database: support 1.0.0-1.2.0 released, 1.0.0 stable in production."""
+                  ) -> Iterator[LiveServer]:
+    """One server per database (the app on an in-process uvicorn thread, fuzzed over real
+    HTTP): support 1.0.0-1.2.0 released, 1.0.0 stable in production."""
     tmp = tmp_path_factory.mktemp("schemathesis")
     repo = make_repo(tmp / "repo")
     shutil.copytree(EXAMPLE_PROMPTS, tmp / "repo" / "prompts")
     commit_all(repo, "example prompts")
     cli = Cli(tmp / "repo", fuzzed_db)
-    server = Server(cli, free_port(), tokens=deploy(cli))
+    server = LiveServer(cli, deploy(cli))
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def api_schema(fuzzed_server: Server):  # type: ignore[no-untyped-def]
+def api_schema(fuzzed_server: LiveServer):  # type: ignore[no-untyped-def]
     return schemathesis.openapi.from_url(f"{fuzzed_server.url}/openapi.json")
 
 
 @pytest.fixture(scope="module")
-def our_token_ids(fuzzed_server: Server) -> set[int]:
+def our_token_ids(fuzzed_server: LiveServer) -> set[int]:
     with fuzzed_server.client("admin") as http:
         return {t["id"] for t in http.get("/v1/tokens").json()}
 
@@ -83,7 +84,7 @@ def operations() -> list[tuple[str, str]]:
 # Hypothesis directly with schemathesis' strategy for it: valid and invalid requests alike.
 @pytest.mark.parametrize(("method", "path"), operations())
 def test_no_request_makes_the_server_fail(method: str, path: str, api_schema,  # type: ignore[no-untyped-def]
-                                          fuzzed_server: Server,
+                                          fuzzed_server: LiveServer,
                                           our_token_ids: set[int]) -> None:
     operation = api_schema[path][method]
     tags = operation.tags or ["service"]
@@ -110,7 +111,7 @@ def test_no_request_makes_the_server_fail(method: str, path: str, api_schema,  #
     fuzz()
 
 
-def test_the_fuzzer_reached_real_rollouts(fuzzed_server: Server) -> None:
+def test_the_fuzzer_reached_real_rollouts(fuzzed_server: LiveServer) -> None:
     """Guard against a vacuous run: the real rollout was resolved and changed."""
     text = httpx.get(f"{fuzzed_server.url}/metrics", timeout=10).text
     requests = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()

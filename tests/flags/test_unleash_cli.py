@@ -94,10 +94,10 @@ def test_the_sdk_can_let_an_unleash_client_pick_the_version(
     """`Registry(..., unleash=client)`: the version comes from the real Unleash server, the bundle
     from promptctl's snapshot, and the answer is the built-in backend's, key for key."""
     from promptctl.client import Registry
-    from tests.rollout_fixtures import Server, create_token, free_port
+    from tests.rollout_fixtures import LiveServer, create_token
 
     env, probe = start_canary(cli, unleash_env, client)
-    server = Server(cli, free_port())
+    server = LiveServer(cli)
     server.start()
     try:
         token = create_token(cli, "reader", env)
