@@ -175,11 +175,11 @@ class LiveServer(Endpoint):
     def start(self, timeout: float = 15.0) -> None:
         settings = load_settings(self.cli.root, db=self.cli.db)
         limits = server_limits(settings)
+        sock = bind_socket("127.0.0.1", self.port)
+        self.port = sock.getsockname()[1]
         self._store = Store.open(self.cli.db)
         self._server = make_server(create_app(settings, store=self._store, limits=limits),
                                    limits)
-        sock = bind_socket("127.0.0.1", self.port)
-        self.port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._run, args=(self._server, sock),
                                         name=f"live-server-{self.port}", daemon=True)
         self._thread.start()
