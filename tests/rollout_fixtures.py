@@ -98,8 +98,11 @@ def create_token(cli: Cli, role: str, env: str | None = None) -> str:
 class Endpoint:
     """What the server fixtures share: a base URL and tokens by role."""
 
-    url: str
     tokens: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
 
     def client(self, role: str | None = "deployer") -> httpx.Client:
         """An httpx client on the server, with the bearer token of ``role`` (None: none)."""
