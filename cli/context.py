@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from promptctl.workspace import Workspace
+if TYPE_CHECKING:  # the workspace loads the core's models: only when a command runs
+    from promptctl.workspace import Workspace
 
 READ_ONLY_COMMANDS = frozenset({
     "list", "show", "render", "history", "status", "lint", "diff", "new",
@@ -25,6 +27,8 @@ class CliState:
     db: str | None = None
 
     def workspace(self, *, read_only: bool = False) -> Workspace:
+        from promptctl.workspace import Workspace
+
         return Workspace.open(self.repo, db=self.db, read_only=read_only)
 
 

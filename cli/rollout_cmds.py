@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
+from promptctl.cli.choices import LogLevel
 from promptctl.cli.context import workspace
-from promptctl.cli.output import console, emit, handled, table
+from promptctl.cli.output import console, emit, escape, handled, table
 
 if TYPE_CHECKING:
     from promptctl.rollout_state import Change, RolloutState
@@ -207,7 +207,8 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8700, "--port", help="TCP port (0: any free port)."),
-    log_level: str = typer.Option("warning", "--log-level"),
+    log_level: LogLevel = typer.Option(LogLevel.warning, "--log-level",
+                                       help="How much uvicorn logs."),
     header_timeout: float = typer.Option(
         None, "--header-timeout", help="Seconds a client has to send a request head "
         "(promptctl.toml limits.header_timeout_seconds)."),
