@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -35,9 +35,10 @@ class CliState:
 def command_name(ctx: typer.Context) -> str:
     """The invoked (sub)command without the program name: ``"token list"``."""
     names = []
-    while ctx.parent is not None:
-        names.append(ctx.info_name or "")
-        ctx = ctx.parent
+    current: Any = ctx  # a typer.Context; its parents are Click contexts
+    while current.parent is not None:
+        names.append(current.info_name or "")
+        current = current.parent
     return " ".join(reversed(names))
 
 
