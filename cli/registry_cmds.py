@@ -29,43 +29,54 @@ def register(app: typer.Typer) -> None:
         app.command(command.__name__.rstrip("_"))(command)
 
 
-def init(ctx: typer.Context) -> None:
-    """Create prompts/ with one example of each kind, promptctl.toml and a .gitignore entry."""
+def init(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
+    """Create prompts/ with one example of each kind, promptctl.toml and .gitignore entries."""
     import git
 
     from promptctl.gitrepo import GitRepo
     from promptctl.scaffold import init_repo
 
-    with handled():
+    with handled(as_json):
         root = (ctx.obj.repo or Path.cwd()).resolve()
         try:
             GitRepo.discover(root)
+            initialised = False
         except NotFoundError:
             git.Repo.init(root)
-            console.print(f"initialised a git repository in {root}")
+            initialised = True
         created = init_repo(root)
-        for path in created:
-            console.print(f"created {path}")
-        if not created:
-            console.print("nothing to do: already initialised")
+
+        def human() -> None:
+            if initialised:
+                console.print(f"initialised a git repository in {root}")
+            for path in created:
+                console.print(f"created {path}")
+            if not created:
+                console.print("nothing to do: already initialised")
+
+        emit({"root": str(root), "git_initialised": initialised, "created": created}, as_json,
+             human)
 
 
 def new(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
     name: str = typer.Argument(..., help="Lowercase name, e.g. support-agent."),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Create a new artifact file at version 0.1.0."""
     from promptctl.catalog_queries import default_model_ref
     from promptctl.scaffold import write_new
 
-    with handled():
+    with handled(as_json):
         if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
         ws = workspace(ctx)
         model_ref = default_model_ref(ws) if kind == "prompt" else None
         path = write_new(ws.settings.registry_path, kind, name, model_ref)
-        console.print(f"created {path.relative_to(ws.root)}")
+        shown = path.relative_to(ws.root).as_posix()
+        emit({"kind": kind, "name": name, "path": shown, "model": model_ref}, as_json,
+             lambda: console.print(f"created {shown}"))
 
 
 def lint(

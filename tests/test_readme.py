@@ -16,6 +16,7 @@ that a server another process left on 8700 cannot make this fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -89,10 +90,8 @@ def test_a_readme_block_exits_0_where_it_says_it_runs(block: Block, tmp_path: Pa
     try:
         output, _ = process.communicate(timeout=300)
     finally:  # a server the block started in the background goes too
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
     assert process.returncode == 0, f"{block} exited {process.returncode}:\n{output}"
     if block.where == "empty folder":  # no documented flow commits a secret (tokens: pct_...)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from promptctl.scaffold import GITIGNORE_ENTRIES
-from tests.conftest import Cli
+from tests.conftest import REPO_ROOT, Cli
 
 
 def fresh_cli(tmp_path: Path) -> Cli:
@@ -50,3 +50,64 @@ def test_init_adds_each_missing_gitignore_entry_once_after_what_is_there(tmp_pat
     assert lines[:2] == ["node_modules/", ".promptctl/"]
     assert sorted(lines) == sorted({"node_modules/", *GITIGNORE_ENTRIES})
     assert len(lines) == len(set(lines))
+
+
+# -- item 12: --json on every command but serve --------------------------------------------------
+
+
+def leaf_commands() -> dict[str, object]:
+    """Every runnable command of the real CLI by its name (``"token list"``)."""
+    import typer.main
+
+    from promptctl.cli.app import app
+
+    found: dict[str, object] = {}
+
+    def walk(command: object, prefix: str) -> None:
+        children = getattr(command, "commands", None)
+        if children is None:
+            found[prefix] = command
+            return
+        for name, child in children.items():
+            walk(child, f"{prefix} {name}".strip())
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_every_command_but_serve_takes_json_as_the_readme_says() -> None:
+    """``diff`` has ``--format json`` instead (text, markdown or JSON)."""
+    without = sorted(name for name, command in leaf_commands().items()
+                     if not any("--json" in p.opts  # type: ignore[attr-defined]
+                                for p in command.params))  # type: ignore[attr-defined]
+    assert without == ["diff", "serve"]
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "Every command except `serve`" in readme and "`diff`: `--format json`" in readme
+
+
+def test_init_and_new_say_what_they_did_as_json(tmp_path: Path) -> None:
+    cli = fresh_cli(tmp_path)
+    first = json.loads(cli("init", "--json").stdout)
+    assert first["git_initialised"] is True and Path(first["root"]) == cli.root.resolve()
+    assert "prompts/assistant.prompt.yaml" in first["created"]
+    assert ".gitignore" in first["created"]
+    again = json.loads(cli("init", "--json").stdout)
+    assert again == {"root": first["root"], "git_initialised": False, "created": []}
+    made = json.loads(cli("new", "prompt", "triage", "--json").stdout)
+    assert made == {"kind": "prompt", "name": "triage", "path": "prompts/triage.prompt.yaml",
+                    "model": "chat@1.0.0"}
+    refused = cli("new", "prompt", "triage", "--json")
+    assert refused.exit_code == 4
+    assert json.loads(refused.stdout)["error"] == "conflict"
+
+
+def test_db_commands_report_the_revision_as_json(cli: Cli) -> None:
+    empty = json.loads(cli("db", "current", "--json").stdout)
+    assert empty["revision"] is None and empty["state"] == "upgrade available"
+    upgraded = json.loads(cli("db", "upgrade", "--json").stdout)
+    assert upgraded == {"revision": empty["head"]}
+    assert json.loads(cli("db", "current", "--json").stdout) == {
+        "revision": empty["head"], "head": empty["head"], "state": "up to date"}
+    assert json.loads(cli("db", "downgrade", "base", "--json").stdout) == {"revision": None}
+    bad = cli("db", "downgrade", "nosuch", "--json")
+    assert bad.exit_code != 0 and "error" in json.loads(bad.stdout)
