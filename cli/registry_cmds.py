@@ -60,8 +60,8 @@ def init(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
 
 def new(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
-    name: str = typer.Argument(..., help="Lowercase name, e.g. support-agent."),
+    kind: str = typer.Argument(..., metavar="KIND", help=f"One of: {', '.join(KINDS)}."),
+    name: str = typer.Argument(..., metavar="NAME", help="Lowercase name, e.g. support-agent."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create a new artifact file at version 0.1.0."""
@@ -81,7 +81,8 @@ def new(
 
 def lint(
     ctx: typer.Context,
-    path: Path = typer.Argument(None, help="Folder to lint (default: the registry folder)."),
+    path: Path = typer.Argument(None, metavar="PATH",
+                                help="Folder to lint (default: the registry folder)."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -170,9 +171,12 @@ def show(
 
 def render(
     ctx: typer.Context,
-    spec: str = typer.Argument(..., metavar="NAME[@VERSION]"),
-    var: list[str] = typer.Option([], "--var", help="k=v (typed by the declared variable)."),
-    vars_file: Path = typer.Option(None, "--vars-file", help="JSON object of variables."),
+    spec: str = typer.Argument(..., metavar="NAME[@VERSION]", help="Also prompt/NAME[@VERSION]."),
+    var: list[str] = typer.Option([], "--var", metavar="NAME=VALUE",
+                                  help="A variable, typed as the prompt declares it; repeat "
+                                       "for more."),
+    vars_file: Path = typer.Option(None, "--vars-file", metavar="FILE",
+                                   help="JSON object of variables."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Render a prompt to chat messages with its variables checked against their types."""
@@ -194,7 +198,7 @@ def render(
 
 def history(
     ctx: typer.Context,
-    name: str = typer.Argument(..., metavar="NAME"),
+    name: str = typer.Argument(..., metavar="NAME", help="Artifact name."),
     kind: Kind = KIND_OPT,
     env: str = typer.Option(None, "--env", "-e",
                             help="Show NAME's rollout changes in this environment instead."),

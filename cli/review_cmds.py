@@ -23,8 +23,10 @@ def register(app: typer.Typer) -> None:
 
 def diff(
     ctx: typer.Context,
-    base: str = typer.Argument(None, help="Base revision (default: merge-base of main and HEAD)."),
-    head: str = typer.Argument(None, help="Head revision (default: the working tree)."),
+    base: str = typer.Argument(None, metavar="BASE",
+                               help="Base revision (default: merge-base of main and HEAD)."),
+    head: str = typer.Argument(None, metavar="HEAD",
+                               help="Head revision (default: the working tree)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     check: bool = typer.Option(False, "--check", help="Exit 1 on policy or lint errors."),
     max_chars: int = typer.Option(

@@ -4,11 +4,15 @@ what they did (also as JSON), and the help text is plain and complete."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from promptctl.scaffold import GITIGNORE_ENTRIES
 from tests.conftest import REPO_ROOT, Cli
+from tests.rollout_fixtures import PROMPTCTL
 
 
 def fresh_cli(tmp_path: Path) -> Cli:
@@ -111,3 +115,74 @@ def test_db_commands_report_the_revision_as_json(cli: Cli) -> None:
     assert json.loads(cli("db", "downgrade", "base", "--json").stdout) == {"revision": None}
     bad = cli("db", "downgrade", "nosuch", "--json")
     assert bad.exit_code != 0 and "error" in json.loads(bad.stdout)
+
+
+# -- item 16: help text --------------------------------------------------------------------------
+
+
+def help_of(*command: str) -> str:
+    from typer.testing import CliRunner
+
+    from promptctl.cli.app import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_no_help_shows_a_python_type_markup_or_a_literal_backtick() -> None:
+    for name in ["", *leaf_commands()]:
+        text = help_of(*name.split())
+        assert "<bool>" not in text and "list[" not in text, (name, text)
+        assert "`" not in text, (name, text)
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([str(PROMPTCTL), "--version"], capture_output=True, text=True,
+                            check=False)
+    assert (result.returncode, result.stdout) == (0, f"promptctl {version('promptctl')}\n")
+    assert result.stdout == "promptctl 0.1.0\n"
+
+
+def test_brackets_in_help_are_printed_as_written() -> None:
+    result = subprocess.run([str(PROMPTCTL), "show", "--help"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "NAME[@VERSION]" in result.stdout.splitlines()[0]
+    assert "Also KIND/NAME[@VERSION]." in result.stdout
+    assert "base removes every table" in help_of("db", "downgrade")
+
+
+@pytest.mark.parametrize(("command", "option", "choices"), [
+    (("list",), "--kind", "prompt|model|tool|index"),
+    (("show",), "--kind", "prompt|model|tool|index"),
+    (("history",), "--kind", "prompt|model|tool|index"),
+    (("serve",), "--log-level", "critical|error|warning|info|debug|trace"),
+])
+def test_kind_and_log_level_list_their_choices_with_help(command: tuple[str, ...], option: str,
+                                                         choices: str) -> None:
+    text = help_of(*command)
+    line = next(x for x in text.splitlines() if option in x)
+    assert choices in line
+    after = text[text.index(line) + len(line):].split("\n  -")[0]
+    assert re.search(r"[A-Z][a-z]+ ", after), f"{option} has no help text:\n{text}"
+
+
+def test_a_value_outside_the_choices_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run([str(PROMPTCTL), "--repo", str(tmp_path), "list", "--kind", "widget"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and "'widget' is not one of" in line
+    assert "prompt" in line and "promptctl list --help" in line
+
+
+def test_promoting_a_model_says_only_prompts_are_promoted(cli: Cli) -> None:
+    assert cli("release").exit_code == 0
+    result = cli("promote", "support-chat", "1.0.0", "--env", "production")
+    assert result.exit_code == 3
+    assert "support-chat is a model; only prompts are promoted" in result.stderr
+    assert cli("status", "--json").stdout.strip() == "[]"
