@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from promptctl.errors import ConflictError, UsageError
 from promptctl.model import KINDS, check_name, suffix_of
@@ -35,7 +36,8 @@ GITIGNORE_ENTRIES: tuple[str, ...] = (
 """What ``init`` adds to ``.gitignore`` (each line once, after whatever is there)."""
 
 
-def example(kind: str, name: str, version: str = "0.1.0", model_ref: str | None = None) -> dict:
+def example(kind: str, name: str, version: str = "0.1.0",
+            model_ref: str | None = None) -> dict[str, Any]:
     """Minimal valid content of ``kind``, used for new files."""
     base = {"kind": kind, "name": name, "version": version, "description": f"{name} {kind}"}
     if kind == "model":
