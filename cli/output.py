@@ -26,34 +26,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
+from promptctl.cli.escaping import clean
 from promptctl.errors import PromptctlError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
-# C0 and C1 controls except newline and tab, DEL, and the bidirectional overrides and
-# isolates that can make text read differently from what it is ("Trojan Source").
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean(text: str) -> str:
-    """``text`` with every character a terminal would act on shown as an escape instead."""
-    return UNSAFE.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def plain(value: object) -> Text:
-    """``value`` as text that is printed as it is: no markup, no control characters."""
-    from rich.text import Text
-
-    return Text(clean(str(value)))
-
+__all__ = ["clean", "console", "emit", "err_console", "escape", "fail", "handled",
+           "print_json", "table"]
 
 def escape(text: str) -> str:
     """``text`` with Rich markup escaped, for user data inside a markup string."""
@@ -116,7 +97,7 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
 
 
 def table(*columns: str, title: str | None = None) -> Table:
-    from promptctl.cli.terminal import SafeTable
+    from promptctl.cli.terminal import SafeTable, plain
 
     t = SafeTable(title=plain(title) if title else None, show_edge=False,
                   header_style="bold")

@@ -12,7 +12,12 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from promptctl.cli.output import UNSAFE, clean, plain
+from promptctl.cli.escaping import UNSAFE, clean
+
+
+def plain(value: object) -> Text:
+    """``value`` as text that is printed as it is: no markup, no control characters."""
+    return Text(clean(str(value)))
 
 
 class SafeConsole(Console):
