@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from promptctl.workspace import Workspace
+if TYPE_CHECKING:  # the workspace loads the core's models: only when a command runs
+    from promptctl.workspace import Workspace
 
 READ_ONLY_COMMANDS = frozenset({
     "list", "show", "render", "history", "status", "lint", "diff", "new",
@@ -25,15 +27,18 @@ class CliState:
     db: str | None = None
 
     def workspace(self, *, read_only: bool = False) -> Workspace:
+        from promptctl.workspace import Workspace
+
         return Workspace.open(self.repo, db=self.db, read_only=read_only)
 
 
 def command_name(ctx: typer.Context) -> str:
     """The invoked (sub)command without the program name: ``"token list"``."""
     names = []
-    while ctx.parent is not None:
-        names.append(ctx.info_name or "")
-        ctx = ctx.parent
+    current: Any = ctx  # a typer.Context; its parents are Click contexts
+    while current.parent is not None:
+        names.append(current.info_name or "")
+        current = current.parent
     return " ".join(reversed(names))
 
 

@@ -4,10 +4,15 @@ Registry content, actors, token names and error messages are written by other pe
 (a pull request, an API caller), and a terminal obeys escape sequences: ``\\x1b[2J``
 in a description would clear an operator's screen, and an OSC sequence could retitle the
 window or forge a hyperlink. So every human-readable line passes through :func:`clean`,
-in one place, :class:`SafeConsole`: control characters are shown escaped (``\\x1b``)
-instead of being sent. Rich's own colours are styles, added after that, so they still
-work. Table cells are Rich ``Text`` (never markup), so ``[red]`` in user data prints as
-it is. ``--json`` output is exact JSON, where control characters are escaped anyway.
+in one place, :class:`~promptctl.cli.terminal.SafeConsole`: control characters are shown
+escaped (``\\x1b``) instead of being sent. Rich's own colours are styles, added after
+that, so they still work. Table cells are Rich ``Text`` (never markup), so ``[red]`` in
+user data prints as it is. ``--json`` output is exact JSON, where control characters are
+escaped anyway.
+
+Rich is imported on first use (a command that prints), not when the CLI starts: the
+consoles here are stand-ins that build the real ones on first use, and the Rich classes live
+in :mod:`promptctl.cli.terminal`.
 """
 
 from __future__ import annotations
@@ -15,67 +20,68 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
-from rich.console import Console, ConsoleOptions, RenderableType
-from rich.segment import Segment
-from rich.table import Table
-from rich.text import Text
 
+from promptctl.cli.escaping import clean
 from promptctl.errors import PromptctlError
 
-# C0 and C1 controls except newline and tab, DEL, and the bidirectional overrides and
-# isolates that can make text read differently from what it is ("Trojan Source").
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+__all__ = ["clean", "console", "emit", "err_console", "escape", "fail", "handled",
+           "print_json", "table"]
+
+def escape(text: str) -> str:
+    """``text`` with Rich markup escaped, for user data inside a markup string."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
-def clean(text: str) -> str:
-    """``text`` with every character a terminal would act on shown as an escape instead."""
-    return _UNSAFE.sub(_escaped, text)
+class _LazyConsole:
+    """Stands for a :class:`~promptctl.cli.terminal.SafeConsole` and builds it on first use,
+    so importing a command module does not import Rich."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from promptctl.cli.terminal import SafeConsole
+
+            self._console = SafeConsole(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Print like Rich; a plain line (only strings, no options, nothing Rich would read
+        as markup, an emoji code or a tab) is written as it is, without loading Rich: most
+        commands print one such line (``rolled back ...``), and Rich costs more to import
+        than the command takes to run."""
+        if not options and all(type(o) is str for o in objects):
+            text = " ".join(objects)
+            if not _RICH_SYNTAX.search(text):
+                stream = sys.stderr if self._stderr else sys.stdout
+                stream.write(clean(text) + "\n")
+                return
+        self.get().print(*objects, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
 
 
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+# What makes Rich change a string it prints: markup ``[...]``, an emoji code ``:name:``
+# (Rich's own pattern is ``:\S*?:``), or a tab it expands.
+_RICH_SYNTAX = re.compile(r"\[|:\S*?:|\t")
 
 
-def plain(value: object) -> Text:
-    """``value`` as text that is printed as it is: no markup, no control characters."""
-    return Text(clean(str(value)))
-
-
-class SafeConsole(Console):
-    """A Rich console that never sends a control character it did not make itself.
-
-    Strings are cleaned before Rich parses and measures them (so table widths stay right);
-    every rendered segment is cleaned again, which covers ``Text`` objects built elsewhere.
-    """
-
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        return super().render_str(clean(text), **kwargs)
-
-    def render(self, renderable: RenderableType,
-               options: ConsoleOptions | None = None) -> Iterable[Segment]:
-        for segment in super().render(renderable, options):
-            if segment.control is None and _UNSAFE.search(segment.text):
-                yield Segment(clean(segment.text), segment.style)
-            else:
-                yield segment
-
-
-console = SafeConsole(highlight=False, soft_wrap=True)
-err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
-
-
-class SafeTable(Table):
-    """A table whose string cells are plain text: user data is never read as markup."""
-
-    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
-        super().add_row(*(plain(r) if isinstance(r, str) else r for r in renderables),
-                        **kwargs)
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
 
 
 def print_json(data: Any) -> None:
@@ -91,6 +97,8 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
 
 
 def table(*columns: str, title: str | None = None) -> Table:
+    from promptctl.cli.terminal import SafeTable, plain
+
     t = SafeTable(title=plain(title) if title else None, show_edge=False,
                   header_style="bold")
     for column in columns:
@@ -104,6 +112,8 @@ def fail(error: PromptctlError, as_json: bool = False) -> None:
         print_json({"error": error.code, "detail": error.message,
                     "items": error.detail})
     else:
+        from rich.text import Text
+
         message = " ".join(error.message.splitlines())  # one line, whatever it quotes
         err_console.print(Text.assemble(("error:", "red"), " ", clean(message)))
     raise typer.Exit(error.exit_code)

@@ -5,25 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
-from promptctl.bundle import resolve_bundle
-from promptctl.catalog import Catalog
-from promptctl.catalog_queries import catalog_rows, default_model_ref, describe, release_history
+from promptctl.cli.choices import Kind
 from promptctl.cli.context import workspace
-from promptctl.cli.output import clean, console, emit, handled, table
+from promptctl.cli.output import clean, console, emit, escape, handled, table
 from promptctl.errors import CheckFailed, NotFoundError, UsageError, ValidationError
-from promptctl.findings import Finding, has_errors
-from promptctl.gitrepo import GitRepo
-from promptctl.lint import lint_tree
-from promptctl.model import KINDS, Prompt
-from promptctl.scaffold import init_repo, write_new
-from promptctl.templating import coerce_cli_value, render_prompt
+from promptctl.kinds import KINDS
+
+if TYPE_CHECKING:  # the core's models, Jinja2 and git load when a command runs, not at start-up
+    from promptctl.catalog import Catalog
+    from promptctl.findings import Finding
+    from promptctl.model import Prompt
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
+KIND_OPT = typer.Option(None, "--kind", "-k", help="Only look among artifacts of this kind.")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,46 +29,67 @@ def register(app: typer.Typer) -> None:
         app.command(command.__name__.rstrip("_"))(command)
 
 
-def init(ctx: typer.Context) -> None:
-    """Create prompts/ with one example of each kind, promptctl.toml and a .gitignore entry."""
+def init(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
+    """Create prompts/ with one example of each kind, promptctl.toml and .gitignore entries."""
     import git
 
-    with handled():
+    from promptctl.gitrepo import GitRepo
+    from promptctl.scaffold import init_repo
+
+    with handled(as_json):
         root = (ctx.obj.repo or Path.cwd()).resolve()
         try:
             GitRepo.discover(root)
+            initialised = False
         except NotFoundError:
             git.Repo.init(root)
-            console.print(f"initialised a git repository in {root}")
+            initialised = True
         created = init_repo(root)
-        for path in created:
-            console.print(f"created {path}")
-        if not created:
-            console.print("nothing to do: already initialised")
+
+        def human() -> None:
+            if initialised:
+                console.print(f"initialised a git repository in {root}")
+            for path in created:
+                console.print(f"created {path}")
+            if not created:
+                console.print("nothing to do: already initialised")
+
+        emit({"root": str(root), "git_initialised": initialised, "created": created}, as_json,
+             human)
 
 
 def new(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
-    name: str = typer.Argument(..., help="Lowercase name, e.g. support-agent."),
+    kind: str = typer.Argument(..., metavar="KIND", help=f"One of: {', '.join(KINDS)}."),
+    name: str = typer.Argument(..., metavar="NAME", help="Lowercase name, e.g. support-agent."),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Create a new artifact file at version 0.1.0."""
-    with handled():
+    from promptctl.catalog_queries import default_model_ref
+    from promptctl.scaffold import write_new
+
+    with handled(as_json):
         if kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
         ws = workspace(ctx)
         model_ref = default_model_ref(ws) if kind == "prompt" else None
         path = write_new(ws.settings.registry_path, kind, name, model_ref)
-        console.print(f"created {path.relative_to(ws.root)}")
+        shown = path.relative_to(ws.root).as_posix()
+        emit({"kind": kind, "name": name, "path": shown, "model": model_ref}, as_json,
+             lambda: console.print(f"created {shown}"))
 
 
 def lint(
     ctx: typer.Context,
-    path: Path = typer.Argument(None, help="Folder to lint (default: the registry folder)."),
+    path: Path = typer.Argument(None, metavar="PATH",
+                                help="Folder to lint (default: the registry folder)."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Validate every artifact file; exit 1 when any error (or, with --strict, warning) is found."""
+    from promptctl.findings import has_errors
+    from promptctl.lint import lint_tree
+
     with handled(as_json):
         ws = workspace(ctx)
         folder = path.resolve() if path else ws.settings.registry_path
@@ -110,10 +129,12 @@ def release(
 
 def list_(
     ctx: typer.Context,
-    kind: str = typer.Option(None, "--kind", "-k", help=f"Only this kind ({', '.join(KINDS)})."),
+    kind: Kind = typer.Option(None, "--kind", "-k", help="Only artifacts of this kind."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """List artifacts: latest version, released versions and whether the tree has a draft."""
+    from promptctl.catalog_queries import catalog_rows
+
     with handled(as_json):
         if kind and kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
@@ -134,10 +155,12 @@ def list_(
 def show(
     ctx: typer.Context,
     spec: str = typer.Argument(..., metavar="NAME[@VERSION]", help="Also KIND/NAME[@VERSION]."),
-    kind: str = typer.Option(None, "--kind", "-k"),
+    kind: Kind = KIND_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show one version: content, refs, fingerprint and release metadata."""
+    from promptctl.catalog_queries import describe
+
     with handled(as_json):
         ws = workspace(ctx)
         catalog = ws.catalog()
@@ -148,12 +171,18 @@ def show(
 
 def render(
     ctx: typer.Context,
-    spec: str = typer.Argument(..., metavar="NAME[@VERSION]"),
-    var: list[str] = typer.Option([], "--var", help="k=v (typed by the declared variable)."),
-    vars_file: Path = typer.Option(None, "--vars-file", help="JSON object of variables."),
+    spec: str = typer.Argument(..., metavar="NAME[@VERSION]", help="Also prompt/NAME[@VERSION]."),
+    var: list[str] = typer.Option([], "--var", metavar="NAME=VALUE",
+                                  help="A variable, typed as the prompt declares it; repeat "
+                                       "for more."),
+    vars_file: Path = typer.Option(None, "--vars-file", metavar="FILE",
+                                   help="JSON object of variables."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Render a prompt to chat messages with its variables checked against their types."""
+    from promptctl.bundle import resolve_bundle
+    from promptctl.templating import render_prompt
+
     with handled(as_json):
         ws = workspace(ctx)
         catalog = ws.catalog()
@@ -169,14 +198,16 @@ def render(
 
 def history(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
-    kind: str = typer.Option(None, "--kind", "-k"),
+    name: str = typer.Argument(..., metavar="NAME", help="Artifact name."),
+    kind: Kind = KIND_OPT,
     env: str = typer.Option(None, "--env", "-e",
                             help="Show NAME's rollout changes in this environment instead."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Every released version of NAME with date, commit and author (or, with --env, every
     rollout change of NAME in that environment)."""
+    from promptctl.catalog_queries import release_history
+
     with handled(as_json):
         if env:
             from promptctl.cli.rollout_cmds import rollout_history
@@ -206,6 +237,8 @@ def history(
 def _find_prompt(catalog: Catalog, spec: str) -> Prompt:
     """The prompt ``spec`` names; a model, tool or index is refused by name, since only
     prompts have templates to render."""
+    from promptctl.model import Prompt
+
     qualified = "/" in spec
     if qualified:
         kind, _, rest = spec.partition("/")
@@ -276,6 +309,8 @@ def _print_messages(messages: list[dict[str, Any]], prompt: Prompt, fingerprint:
 
 
 def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict[str, Any]:
+    from promptctl.templating import coerce_cli_value
+
     values: dict[str, Any] = {}
     if vars_file is not None:
         try:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, handled
-from promptctl.config import MEMORY_DB_URL
 from promptctl.errors import CheckFailed, PromptctlError, UsageError
 from promptctl.limits import DEFAULT_LIMITS
-from promptctl.review.diff import diff_revisions
-from promptctl.review.git_source import WORKTREE, default_base, resolve_revision
-from promptctl.review.lint_rules import GrowthPolicy
-from promptctl.review.render import FORMATS, print_text, render_json, render_markdown
-from promptctl.review.serving import gone_prompts, serving_findings
-from promptctl.rollout_state import RolloutState
-from promptctl.urls import sqlite_file
-from promptctl.workspace import Workspace
+
+if TYPE_CHECKING:  # the review code (git, Rich, the diff engine) loads when `diff` runs
+    from promptctl.rollout_state import RolloutState
+    from promptctl.workspace import Workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -27,8 +23,10 @@ def register(app: typer.Typer) -> None:
 
 def diff(
     ctx: typer.Context,
-    base: str = typer.Argument(None, help="Base revision (default: merge-base of main and HEAD)."),
-    head: str = typer.Argument(None, help="Head revision (default: the working tree)."),
+    base: str = typer.Argument(None, metavar="BASE",
+                               help="Base revision (default: merge-base of main and HEAD)."),
+    head: str = typer.Argument(None, metavar="HEAD",
+                               help="Head revision (default: the working tree)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     check: bool = typer.Option(False, "--check", help="Exit 1 on policy or lint errors."),
     max_chars: int = typer.Option(
@@ -40,6 +38,12 @@ def diff(
         help="Markdown only: where readers find the full report, named when it is cut."),
 ) -> None:
     """Show what changed in meaning between two revisions and check the semver policy."""
+    from promptctl.review.diff import diff_revisions
+    from promptctl.review.git_source import WORKTREE, default_base, resolve_revision
+    from promptctl.review.lint_rules import GrowthPolicy
+    from promptctl.review.render import FORMATS, print_text, render_json, render_markdown
+    from promptctl.review.serving import gone_prompts, serving_findings
+
     with handled(fmt == "json"):
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
@@ -70,6 +74,9 @@ def _rollout_states(ws: Workspace) -> tuple[list[RolloutState] | None, str | Non
 
     A SQLite database that does not exist yet is not created: it holds no rollout.
     """
+    from promptctl.config import MEMORY_DB_URL
+    from promptctl.urls import sqlite_file
+
     settings = ws.settings
     try:
         missing = not settings.url and settings.db_url == MEMORY_DB_URL

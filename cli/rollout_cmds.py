@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
+from promptctl.cli.choices import LogLevel
 from promptctl.cli.context import workspace
-from promptctl.cli.output import console, emit, handled, table
+from promptctl.cli.output import console, emit, escape, handled, table
 
 if TYPE_CHECKING:
     from promptctl.rollout_state import Change, RolloutState
@@ -60,8 +60,9 @@ def service(ctx: typer.Context) -> RegistryService:
 
 def promote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Prompt name."),
-    version: str = typer.Argument(..., help="A released version of the prompt."),
+    name: str = typer.Argument(..., metavar="NAME", help="Prompt name."),
+    version: str = typer.Argument(..., metavar="VERSION",
+                                  help="A released version of the prompt."),
     env: str = ENV_OPT,
     percent: int = typer.Option(100, "--percent", "-p",
                                 help="1-99 sets a canary; 100 makes VERSION stable."),
@@ -76,7 +77,7 @@ def promote(
 
 def rollback(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Prompt name."),
+    name: str = typer.Argument(..., metavar="NAME", help="Prompt name."),
     env: str = ENV_OPT,
     reason: str = REASON_OPT,
     as_json: bool = JSON_OPT,
@@ -125,8 +126,9 @@ def rollout_history(ctx: typer.Context, name: str, env: str, as_json: bool) -> N
     emit([c.to_dict() for c in changes], as_json, human)
 
 
-def env_add(ctx: typer.Context, name: str = typer.Argument(...), as_json: bool = JSON_OPT
-            ) -> None:
+def env_add(ctx: typer.Context,
+            name: str = typer.Argument(..., metavar="NAME", help="The new environment."),
+            as_json: bool = JSON_OPT) -> None:
     """Add an environment (development, staging and production exist already)."""
     with handled(as_json):
         added = service(ctx).add_environment(name)
@@ -142,8 +144,8 @@ def env_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
 
 def eval_record(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
-    version: str = typer.Argument(...),
+    name: str = typer.Argument(..., metavar="NAME", help="Prompt name."),
+    version: str = typer.Argument(..., metavar="VERSION", help="The version evaluated."),
     env: str = ENV_OPT,
     passed: bool = typer.Option(..., "--passed/--failed", help="The suite's outcome."),
     score: float = typer.Option(None, "--score", help="The suite's score."),
@@ -195,7 +197,9 @@ def token_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
         emit([r.to_dict() for r in rows], as_json, human)
 
 
-def token_revoke(ctx: typer.Context, token_id: int = typer.Argument(...),
+def token_revoke(ctx: typer.Context,
+                 token_id: int = typer.Argument(..., metavar="ID",
+                                                help="The token's id, as token list shows it."),
                  as_json: bool = JSON_OPT) -> None:
     """Revoke a token by id."""
     with handled(as_json):
@@ -207,7 +211,8 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8700, "--port", help="TCP port (0: any free port)."),
-    log_level: str = typer.Option("warning", "--log-level"),
+    log_level: LogLevel = typer.Option(LogLevel.warning, "--log-level",
+                                       help="How much uvicorn logs."),
     header_timeout: float = typer.Option(
         None, "--header-timeout", help="Seconds a client has to send a request head "
         "(promptctl.toml limits.header_timeout_seconds)."),

@@ -15,6 +15,7 @@ import semver
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from promptctl.canonical import sha256_hex
+from promptctl.kinds import KINDS as KINDS  # re-exported: the kinds live apart
 from promptctl.refnames import tag_problem
 
 NAME_CHARS = r"[a-z0-9][a-z0-9._-]{0,63}"
@@ -25,7 +26,6 @@ NAME_RE = re.compile(NAME_PATTERN)
 MAX_VERSION_LENGTH = 128
 """Longest version: the ``version`` columns of the store hold 128 characters, and a longer
 version would be released on SQLite (which does not enforce lengths) but not on PostgreSQL."""
-KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index")
 VARIABLE_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "array", "object")
 
 

@@ -245,6 +245,9 @@ def _require_released(session: Session, prompt: str, version: str) -> None:
 def _not_released(session: Session, prompt: str, version: str) -> str:
     versions = [r.version for r in releases_of(session, "prompt", prompt)]
     if not versions:
-        return f"no prompt named {prompt!r} is released"
+        other = next((k for k in ("model", "tool", "index") if releases_of(session, k, prompt)),
+                     None)
+        return (f"{prompt} is a {other}; only prompts are promoted" if other
+                else f"no prompt named {prompt!r} is released")
     return (f"prompt {prompt}@{version} is not released (released: {', '.join(versions)}); "
             "only released versions can be promoted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from promptctl.errors import ConflictError, UsageError
 from promptctl.model import KINDS, check_name, suffix_of
@@ -20,7 +21,23 @@ flags = "builtin"
 """
 
 
-def example(kind: str, name: str, version: str = "0.1.0", model_ref: str | None = None) -> dict:
+GITIGNORE_ENTRIES: tuple[str, ...] = (
+    ".promptctl/",  # the local database and saved snapshots
+    # API tokens: `promptctl token create --json > reader.json` writes a live secret, and a
+    # `git add -A` would commit it. Keep tokens outside the repository; these catch the
+    # usual names when one is written here anyway.
+    "*.token",
+    "*.token.json",
+    "*-token.json",
+    "reader.json",
+    "deployer.json",
+    "admin.json",
+)
+"""What ``init`` adds to ``.gitignore`` (each line once, after whatever is there)."""
+
+
+def example(kind: str, name: str, version: str = "0.1.0",
+            model_ref: str | None = None) -> dict[str, Any]:
     """Minimal valid content of ``kind``, used for new files."""
     base = {"kind": kind, "name": name, "version": version, "description": f"{name} {kind}"}
     if kind == "model":
@@ -59,7 +76,7 @@ def write_new(folder: Path, kind: str, name: str, model_ref: str | None = None) 
 
 
 def init_repo(root: Path, registry_dir: str = "prompts") -> list[str]:
-    """Create the example registry, ``promptctl.toml`` and the ``.gitignore`` entry.
+    """Create the example registry, ``promptctl.toml`` and the ``.gitignore`` entries.
 
     Existing files are left alone, so ``init`` is safe to run twice.
     """
@@ -82,7 +99,8 @@ def init_repo(root: Path, registry_dir: str = "prompts") -> list[str]:
         created.append(config.name)
     gitignore = root / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
-    if ".promptctl/" not in lines:
-        gitignore.write_text("\n".join([*lines, ".promptctl/"]) + "\n", encoding="utf-8")
+    missing = [entry for entry in GITIGNORE_ENTRIES if entry not in lines]
+    if missing:
+        gitignore.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
         created.append(".gitignore")
     return created

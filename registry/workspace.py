@@ -6,13 +6,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promptctl.catalog import Catalog, Entry
 from promptctl.config import Settings, load_settings
-from promptctl.loader import LoadResult, check_refs, load_directory
-from promptctl.model import ArtifactKey
 
-if TYPE_CHECKING:  # git and the database load on first use: `--help` and API-mode commands
-    from promptctl.gitrepo import GitRepo  # start without GitPython or SQLAlchemy
+if TYPE_CHECKING:  # git, the database and the models load on first use: `--help` and
+    # API-mode commands start without GitPython, SQLAlchemy, pydantic or Jinja2
+    from promptctl.catalog import Catalog
+    from promptctl.gitrepo import GitRepo
+    from promptctl.loader import LoadResult
+    from promptctl.model import ArtifactKey
     from promptctl.store import Store
 
 
@@ -42,6 +43,8 @@ class Workspace:
 
     def load_tree(self, folder: Path | None = None) -> LoadResult:
         """Load the working tree (or ``folder``) and check refs against it and the releases."""
+        from promptctl.loader import check_refs, load_directory
+
         result = load_directory(folder or self.settings.registry_path, relative_to=self.root,
                                 limits=self.settings.limits)
         released = self.released_keys()
@@ -49,6 +52,7 @@ class Workspace:
         return result
 
     def released_keys(self) -> set[ArtifactKey]:
+        from promptctl.model import ArtifactKey
         from promptctl.store.releases import all_releases
 
         with self.store.session() as session:
@@ -56,6 +60,8 @@ class Workspace:
 
     def catalog(self, *, include_tree: bool = True) -> Catalog:
         """Released versions plus (optionally) the valid artifacts of the working tree."""
+        from promptctl.catalog import Catalog, Entry
+        from promptctl.loader import load_directory
         from promptctl.store.releases import load_released
 
         with self.store.session() as session:

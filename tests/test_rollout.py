@@ -102,7 +102,8 @@ def test_history_records_actor_action_before_after_reason_and_time(released: Cli
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["promote", "support", "9.9.9", "--env", "production"], 3, "not released"),
     (["promote", "nope", "1.0.0", "--env", "production"], 3, "no prompt named 'nope'"),
-    (["promote", "support-chat", "1.0.0", "--env", "production"], 3, "no prompt named"),
+    (["promote", "support-chat", "1.0.0", "--env", "production"], 3,
+     "support-chat is a model; only prompts are promoted"),
     (["promote", "support", "1.0.0", "--env", "moon"], 3, "unknown environment 'moon'"),
     (["promote", "support", "1.1.0", "--env", "production", "--percent", "0"], 2, "1 to 100"),
     (["promote", "support", "1.1.0", "--env", "production", "--percent", "101"], 2, "1 to 100"),
