@@ -30,7 +30,7 @@ from promptctl.flags.base import FlagBackend
 from promptctl.model import NAME_RE, ArtifactKey
 from promptctl.rollout_state import Change, RolloutState, default_actor
 from promptctl.store import Store
-from promptctl.store.changes import notify_change
+from promptctl.store.changes import lock_environment, notify_change
 from promptctl.store.releases import get_release
 from promptctl.store.tables import (
     EnvironmentRecord,
@@ -186,6 +186,7 @@ class Rollouts:
         """Read, change and write the row plus its audit event in one transaction."""
         try:
             with self.store.write() as session:
+                lock_environment(session, env)  # audit ids commit in order (state deltas)
                 row = _row(session, env, prompt)
                 current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
                 previous = json.loads(row.previous) if row else []

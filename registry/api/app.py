@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts, feed=feed,
-                     snapshots=SnapshotCache(store), authenticate=Authenticator(store),
+                     snapshots=SnapshotCache(store, limits), authenticate=Authenticator(store),
                      metrics=Metrics(), keepalive=keepalive)
 
     @asynccontextmanager
@@ -79,8 +79,10 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     app.state.api = state
     _install_error_handlers(app)
     from promptctl.api.routes import router
+    from promptctl.api.state_routes import router as state_router
 
     app.include_router(router)
+    app.include_router(state_router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app
