@@ -46,8 +46,9 @@ class Pack:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def append(self, raws: list[bytes]) -> list[tuple[int, int]]:
-        """Write ``raws`` at the end (one write, then fsync); their ``(offset, length)``."""
+    def append(self, raws: list[bytes], sync: bool = True) -> list[tuple[int, int]]:
+        """Write ``raws`` at the end (one write, fsynced with ``sync``); their
+        ``(offset, length)``."""
         import fcntl
 
         fcntl.flock(self._fd, fcntl.LOCK_EX)
@@ -58,7 +59,8 @@ class Pack:
                 where.append((offset + len(out), len(raw)))
                 out += raw + b"\n"
             os.write(self._fd, out)
-            os.fsync(self._fd)
+            if sync:
+                os.fsync(self._fd)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         return where
@@ -130,8 +132,9 @@ class BundleStore:
         self._raw[fingerprint] = raw
         return raw
 
-    def persist(self) -> None:
-        """Append the bundles held only in memory to the pack (one write, fsynced)."""
+    def persist(self, sync: bool = True) -> None:
+        """Append the bundles held only in memory to the pack (one write, fsynced with
+        ``sync``: a change's new bundle is not, see ``state_files``)."""
         if self.pack is None:
             return
         for fp in list(self._docs):
@@ -140,7 +143,7 @@ class BundleStore:
         todo = [(fp, raw) for fp, raw in self._raw.items() if fp not in self._where]
         if not todo:
             return
-        for (fp, _), where in zip(todo, self.pack.append([raw for _, raw in todo]),
+        for (fp, _), where in zip(todo, self.pack.append([raw for _, raw in todo], sync),
                                   strict=True):
             self._where[fp] = where
         for fp, _ in todo:  # on disk now: the bytes in use live on in their ReleasedBundle

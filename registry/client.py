@@ -74,6 +74,9 @@ MAX_EVENT_LINE = 64 * 1024  # an event line is a few dozen bytes; refuse to buff
 LAGGING_REPLICA_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
 BUNDLES_PER_REQUEST = 200  # the server's default max_bundles_per_request; halved on a 422
 RETAIN_EVERY = 256  # new bundles between two passes that drop those no longer served
+# A first download with more new bundles than this is persisted by the background thread,
+# so that start() does not wait for tens of megabytes to reach the disk.
+PERSIST_IN_BACKGROUND = 1000
 
 
 class _Server:
@@ -158,12 +161,15 @@ class Registry:
         self.bundle_cache_bytes = bundle_cache_bytes
         self._unleash = unleash
         self._server = _Server(self.url, token, timeout) if url is not None else None
-        self._state: State | None = state
+        self._state: State | None = None
+        self._set_state(state)
         self._files = StateFiles(self.fallback_path) if self.fallback_path else None
         self._store: BundleStore | None = None
         self._legacy = False  # the server predates states: follow format-1 snapshots
         self._batch = BUNDLES_PER_REQUEST
         self._fetched_since_retain = 0
+        self._persist_pending = False
+        self._persisting = threading.Event()
         self._stop = threading.Event()
         self._swapped = threading.Condition()
         self._stream_socket: socket.socket | None = None
@@ -209,6 +215,13 @@ class Registry:
         version, _ = resolve_version(self._unleash, self.env, name, ctx)
         return state.bundle_of(name, version) or state.resolve(name, key, context)
 
+    def _set_state(self, state: State | None) -> None:
+        """Hold ``state``; ``get`` then calls its ``resolve`` directly (an instance attribute
+        shadowing the method above: one call less on the hot path, same answers)."""
+        self._state = state
+        if state is not None and self._unleash is None:
+            self.get = state.resolve  # type: ignore[method-assign]
+
     # -- introspection ------------------------------------------------------------------------
 
     @property
@@ -246,7 +259,7 @@ class Registry:
             raise UsageError("this Registry is closed: make a new one")
         if self._server is None or self._thread is not None:
             return self
-        self._state = self._first_state(self._server)
+        self._set_state(self._first_state(self._server))
         self._thread = threading.Thread(target=self._follow, name=f"promptctl-registry-{self.env}",
                                         daemon=True)
         self._thread.start()
@@ -266,6 +279,8 @@ class Registry:
                 sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=2)
+            if self._persisting.is_set():  # the first large download is being written
+                self._thread.join(timeout=120)
 
     def __enter__(self) -> Registry:
         return self.start()
@@ -287,10 +302,14 @@ class Registry:
         try:
             state = self._download(server, store)
             assert state is not None
-            self._complete(server, state, self._local_state(store))
+            fetched = self._complete(server, state, self._local_state(store))
         except BackendUnavailable as exc:
             return self._fallback(exc)
-        self._persist_full(state)
+        if fetched > PERSIST_IN_BACKGROUND and self._files is not None:
+            self._persist_pending = True
+            self._persisting.set()
+        else:
+            self._persist_full(state)
         return state
 
     def _local_state(self, store: BundleStore) -> State | None:
@@ -330,9 +349,9 @@ class Registry:
 
     # -- bundles ------------------------------------------------------------------------------
 
-    def _complete(self, server: _Server, state: State, local: State | None = None) -> None:
+    def _complete(self, server: _Server, state: State, local: State | None = None) -> int:
         """Make sure ``state``'s bundles are all in the store: reuse those the local files
-        hold (each checked against its fingerprint), fetch the others."""
+        hold (each checked against its fingerprint), fetch the others; how many were."""
         store = self._open_store()
         wanted = [fp for fp in state.fingerprints() if not store.has(fp)]
         if wanted and local is not None:
@@ -340,6 +359,7 @@ class Registry:
                      for fp, at in (entry.get("at") or {}).items()}
             wanted = [fp for fp in wanted if not store.verify(fp, where.get(fp))]
         self._fetch(server, wanted)
+        return len(wanted)
 
     def _fetch(self, server: _Server, wanted: list[str]) -> None:
         """Fetch ``wanted`` in batches on one connection; bytes that do not hash to a
@@ -385,8 +405,17 @@ class Registry:
             return False
         changes = delta["changes"]
         assert isinstance(changes, Mapping)
-        self._fetch(server, [fp for entry in changes.values() if entry
-                             for fp in served_fingerprints(entry)])
+        needed = [fp for entry in changes.values() if entry for fp in served_fingerprints(entry)]
+        brought = delta.get("bundles")
+        if isinstance(brought, Mapping):  # checked like any other: hashed before use
+            from promptctl.canonical import canonical_json
+
+            wanted = set(needed)
+            for fp, bundle in brought.items():
+                with contextlib.suppress(TypeError, ValueError):
+                    self._open_store().add([canonical_json(bundle)], [fp] if fp in wanted else [])
+            delta = {k: v for k, v in delta.items() if k != "bundles"}
+        self._fetch(server, needed)
         with self._swapped:
             state.apply(delta)
             self._swapped.notify_all()
@@ -403,7 +432,7 @@ class Registry:
         both share are the same objects, so nothing in use is compiled again."""
         self._complete(server, state)
         with self._swapped:
-            self._state = state
+            self._set_state(state)
             self._swapped.notify_all()
         self._persist_full(state)
         self._retain(state, force=True)
@@ -472,6 +501,12 @@ class Registry:
     def _follow(self) -> None:
         server = self._server
         assert server is not None
+        if self._persist_pending:
+            self._persist_pending = False
+            try:
+                self._persist_full(self.snapshot)
+            finally:
+                self._persisting.clear()
         backoff = 0.1
         while not self._stop.is_set():
             streamed: bool | None = False

@@ -72,10 +72,19 @@ class ReleasedBundle:
         return data  # type: ignore[no-any-return]
 
     @cached_property
+    def model(self) -> Mapping[str, Any]:
+        """The model section (provider, model id, params), parsed once: small, and read on
+        every call. Tools and the index are parsed when asked for (their schemas can be
+        large), so a bundle in use stays about its own size in memory."""
+        return self.data["model"]  # type: ignore[no-any-return]
+
+    @property
     def head(self) -> tuple[Mapping[str, Any], list[Any], Mapping[str, Any] | None]:
-        """``(model, tools, index)``: what an app reads on every call, parsed once."""
+        """``(model, tools, index)``."""
+        if self._data is not None:
+            return self._data["model"], self._data["tools"], self._data.get("index")
         data = self.data
-        return data["model"], data["tools"], data.get("index")
+        return self.model, data["tools"], data.get("index")
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical bundle document that the fingerprint covers."""
@@ -150,17 +159,17 @@ class ResolvedBundle:
     @property
     def model(self) -> str:
         """The provider's model id (e.g. ``gpt-4o-mini-2024-07-18``)."""
-        return str(self.bundle.head[0]["model"])
+        return str(self.bundle.model["model"])
 
     @property
     def provider(self) -> str:
-        return str(self.bundle.head[0]["provider"])
+        return str(self.bundle.model["provider"])
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.bundle.head[0].get("params") or {})
+        return dict(self.bundle.model.get("params") or {})
 
-    @cached_property
+    @property
     def tools(self) -> list[dict[str, Any]]:
         """Function definitions to pass to the model: name, description, parameters."""
         return [{"name": t["name"], "description": t["description"],

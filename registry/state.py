@@ -26,11 +26,14 @@ this module is pure and light: the SDK imports it.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
-from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
+from mmh3 import hash as _mmh3
+
+from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.snapshot import ReleasedBundle, ResolvedBundle, snapshot_etag
 
@@ -180,8 +183,17 @@ class State:
                 yield name, entry
 
     def fingerprints(self) -> set[str]:
-        """The fingerprints of every bundle this state serves."""
-        return {fp for _, entry in self.entries() for fp in _served(entry).values()}
+        """The fingerprints of every bundle this state serves (entries not parsed yet are
+        read with a pattern: a full parse of 50,000 entries would cost far more)."""
+        out: set[str] = set()
+        for raw in list(self._entries.values()):
+            out.update(_served(raw).values() if isinstance(raw, dict)
+                       else raw_fingerprints(raw))
+        return out
+
+    def raw_entries(self) -> list[tuple[str, bytes | dict[str, Any]]]:
+        """``(name, entry)`` with entries not parsed yet left as their bytes."""
+        return list(self._entries.items())
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -197,17 +209,17 @@ class State:
         rollout = self._compiled.get(name)
         if rollout is None:
             rollout = self._compile(name)
-        canary = rollout.canary
+        canary = rollout[1]
         if canary is None:
-            return rollout.stable
-        if context is None and key and rollout.by_user_id:
-            # Same result as in_rollout() with {"userId": key}, minus building a dict.
-            hit = normalized_hash(str(key), name) <= rollout.percent
-        else:
-            ctx = dict(context or {})
-            if key is not None:
-                ctx["userId"] = key
-            hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
+            return rollout[0]
+        if context is None and key and rollout[4]:
+            # bucketing.normalized_hash(str(key), name) <= percent, inlined (the hot path):
+            # the same as in_rollout() with {"userId": key}, minus building a dict.
+            return canary if _mmh3(f"{name}:{key}", 0, False) % 100 < rollout[2] else rollout[0]
+        ctx = dict(context or {})
+        if key is not None:
+            ctx["userId"] = key
+        hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
         return canary if hit else rollout.stable
 
     def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
@@ -297,14 +309,17 @@ class State:
 
     # -- serialisation ------------------------------------------------------------------------
 
-    def to_json(self, extra: Mapping[str, Any] | None = None) -> bytes:
-        """The full document in the line layout (entries not parsed yet are copied as is)."""
+    def to_json(self, entries: Iterable[tuple[str, bytes | Mapping[str, Any]]] | None = None
+                ) -> bytes:
+        """The full document in the line layout (entries not parsed yet are copied as is);
+        ``entries`` replaces this state's own (the SDK's files add where bundles are)."""
         header = {"format": STATE_FORMAT, "env": self.env, "change_id": self.change_id,
-                  **self.header, **(extra or {})}
+                  **self.header}
         head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+        items = self._entries.items() if entries is None else entries
         lines = [json.dumps(name).encode() + b":" +
                  (raw if isinstance(raw, bytes) else entry_json(raw))
-                 for name, raw in sorted(self._entries.items())]
+                 for name, raw in sorted(items, key=lambda item: item[0])]
         return head[:-1] + b',"prompts":{\n' + b",\n".join(lines) + b"\n}}"
 
 
@@ -319,7 +334,11 @@ def served_fingerprints(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
-    """Header and raw entry lines of a document in the line layout; None for any other."""
+    """Header and raw entry lines of a document in the line layout; None for any other.
+
+    Walks the lines with ``find`` rather than ``split``, so the only objects made are the
+    entries themselves (one bytes object each, about the document's size in all).
+    """
     cut = data.find(_HEADER_END)
     if cut < 0 or not data.endswith(b"\n}}"):
         return None
@@ -330,18 +349,33 @@ def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     if not isinstance(header, dict):
         return None
     entries: dict[str, bytes] = {}
-    body = data[cut + len(_HEADER_END):-3]
-    for line in body.split(b"\n") if body else ():
-        if line.endswith(b","):
-            line = line[:-1]
-        end = line.find(b'":', 1)
-        name = line[1:end]
-        if not line.startswith(b'"') or end < 0 or b"\\" in name or b'"' in name \
-                or not line.endswith(b"}"):
+    pos, last = cut + len(_HEADER_END), len(data) - 3
+    find = data.find
+    while pos < last:
+        end = find(b"\n", pos, last + 1)
+        if end < 0:
+            return None
+        stop = end - 1 if data[end - 1] == 44 else end  # 44: the comma between entries
+        colon = find(b'":', pos, stop)
+        if data[pos] != 34 or colon < 0 or data[stop - 1] != 125:  # '"' ... '}'
+            return None
+        name = data[pos + 1:colon]
+        if b"\\" in name or b'"' in name:
             return None  # not the layout written by to_json(): read it the slow way
-        entries[name.decode()] = line[end + 2:]
+        entries[name.decode()] = data[colon + 2:stop]
+        pos = end + 1
     header.pop("prompts", None)
     return header, entries
+
+
+_FINGERPRINT_OBJECT = re.compile(rb'"fingerprints":\{([^{}]*)\}')
+_FINGERPRINT = re.compile(rb':"([0-9a-f]{64})"')
+
+
+def raw_fingerprints(raw: bytes) -> list[str]:
+    """The fingerprints a raw entry line lists (its served versions'), without parsing it."""
+    match = _FINGERPRINT_OBJECT.search(raw)
+    return [fp.decode() for fp in _FINGERPRINT.findall(match.group(1))] if match else []
 
 
 def state_from_snapshot(doc: Mapping[str, Any], store: Any) -> State:

@@ -28,7 +28,7 @@ from typing import Any
 
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore, Pack
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.state import State
+from promptctl.state import State, entry_json, raw_fingerprints
 
 __all__ = ["StateFiles", "load_state_file"]
 
@@ -86,22 +86,28 @@ class StateFiles:
     def write_full(self, state: State, store: BundleStore) -> None:
         """Persist ``state`` whole (bundles first) and start an empty journal."""
         store.persist()
-        for _, entry in state.entries():
-            _locate(entry, store)
-        _atomic_write(self.path, state.to_json())
+        entries = [(name, _locate(dict(entry), store) if isinstance(entry, dict)
+                    else _locate_raw(entry, store)) for name, entry in state.raw_entries()]
+        _atomic_write(self.path, state.to_json(entries))
         with contextlib.suppress(FileNotFoundError):
             self.journal.unlink()
 
     def append(self, delta: Mapping[str, Any], state: State, store: BundleStore) -> None:
-        """Persist one applied delta (bundles first); fold the journal when it is long."""
-        store.persist()
+        """Persist one applied delta (bundles first); fold the journal when it is long.
+
+        Neither the bundle nor the line is fsynced (a change costs the SDK well under a
+        millisecond of CPU that way): a power cut may lose the newest changes, or leave a
+        bundle whose bytes did not reach the disk, which is then refused when read (every
+        read is checked against the fingerprint) and fetched again once the server is
+        reachable. The full state is always written with fsync."""
+        store.persist(sync=False)
         changes = {name: None if entry is None else _locate(dict(entry), store)
                    for name, entry in delta["changes"].items()}
         line = json.dumps({**delta, "changes": changes}, separators=(",", ":")).encode()
+        # One write: a crash leaves a whole line or a torn one, which load() skips.
         fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(fd, line + b"\n")
-            os.fsync(fd)
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)
@@ -111,6 +117,20 @@ class StateFiles:
             base = 0
         if size > max(MIN_JOURNAL_FOLD_BYTES, base // 2):
             self.write_full(state, store)
+
+
+def _locate_raw(raw: bytes, store: BundleStore) -> bytes:
+    """:func:`_locate` on an entry not parsed yet, without parsing it when it can be helped."""
+    where = {}
+    for fp in raw_fingerprints(raw):
+        at = store.where(fp)
+        if at is not None and b'"' + fp.encode() + b'":[' not in raw:
+            where[fp] = list(at)
+    if not where:
+        return raw
+    if b'"at":' in raw:
+        return entry_json(_locate(json.loads(raw), store))
+    return raw[:-1] + b',"at":' + json.dumps(where, separators=(",", ":")).encode() + b"}"
 
 
 def _locate(entry: dict[str, Any], store: BundleStore) -> dict[str, Any]:

@@ -28,21 +28,23 @@ pytestmark = pytest.mark.slow
 
 
 class Tamper:
-    """ASGI middleware: flips a byte in the next ``count`` answers of ``/v1/bundles``."""
+    """ASGI middleware: damages bundle bytes in the next ``count`` answers of ``path``."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.count = 0
+        self.path = "/v1/bundles"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/v1/bundles" or self.count <= 0:
+        if scope["type"] != "http" or scope["path"] != self.path or self.count <= 0:
             await self.app(scope, receive, send)
             return
         self.count -= 1
 
         async def corrupt(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.body" and message.get("body"):
-                message = {**message, "body": message["body"].replace(b"support", b"supp0rt")}
+                message = {**message, "body": message["body"].replace(b"support agent",
+                                                                      b"supp0rt agent")}
             await send(message)
 
         await self.app(scope, receive, corrupt)
@@ -93,18 +95,18 @@ def first(reg: Registry, pred: Callable[[Registry], bool]) -> bool:
     return wait_until(lambda: pred(reg), 10)
 
 
-def test_a_change_arrives_as_a_delta_and_only_new_bundles_are_fetched(
+def test_a_change_arrives_as_a_delta_with_the_bundles_new_to_the_environment(
         app: App, tmp_path: Path) -> None:
     with app.sdk(tmp_path / "sdk.json") as reg:
         assert reg.get("support", key="u").version == "1.0.0"
         full, bundles = app.requests("/v1/envs/{env}/snapshot"), app.requests("/v1/bundles")
-        app.promote("1.1.0", 50)  # a version the SDK has no bundle of: one bundle request
+        app.promote("1.1.0", 50)  # a version new to the environment: its bundle comes along
         assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["canary"] == "1.1.0")
         app.promote("1.1.0", 90)  # same bundles: nothing to fetch
         assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["percent"] == 90)
         assert app.requests("/v1/envs/{env}/snapshot") == full  # never the whole state again
         assert app.requests("/v1/envs/{env}/state") == 0
-        assert app.requests("/v1/bundles") == bundles + 1
+        assert app.requests("/v1/bundles") == bundles  # the event carried the new bundle
         versions = {reg.get("support", key=f"k{i}").version for i in range(100)}
         assert versions == {"1.0.0", "1.1.0"}
     # the deltas were persisted (journal): the files alone give the same answers
@@ -137,6 +139,21 @@ def test_a_tampered_bundle_on_the_wire_is_refused_and_fetched_again(
     app.tamper.count = 100  # a server that only ever sends damaged bytes: refused, loudly
     with pytest.raises(BackendUnavailable, match="refused: bytes not matching their fingerpr"):
         app.sdk(tmp_path / "other.json", timeout=2)
+
+
+def test_a_tampered_bundle_in_a_change_event_is_refused_and_fetched_again(
+        app: App, tmp_path: Path) -> None:
+    app.tamper.path, app.tamper.count = "/v1/envs/production/events", 1
+    with app.sdk(tmp_path / "sdk.json") as reg:
+        bundles = app.requests("/v1/bundles")
+        app.promote("1.2.0", 50)
+        assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["canary"] == "1.2.0")
+        assert reg._store is not None and reg._store.refused == 1
+        assert app.requests("/v1/bundles") == bundles + 1  # fetched again, undamaged
+        canary = next(b for b in (reg.get("support", key=f"k{i}") for i in range(50))
+                      if b.variant == "canary")
+        assert canary.version == "1.2.0"
+        assert canary.templates["system"].startswith("You are the support agent")
 
 
 def test_a_tampered_bundle_on_disk_is_refused_and_fetched_again(

@@ -74,7 +74,8 @@ def env_state(state: State, caller: Caller, env: EnvPath, since: SinceQuery = No
     delta = state.snapshots.states.delta(env, since)
     if delta is None:
         return state_response(state, env, None)
-    return Response(_dumps(delta), media_type="application/json",
+    body = state.snapshots.states.delta_json(delta, MAX_EVENT_DELTA_BYTES // 2)
+    return Response(body, media_type="application/json",
                     headers={"ETag": state_etag(env, delta["change_id"]),
                              "Cache-Control": "no-cache"})
 
@@ -115,9 +116,10 @@ def _fingerprints(values: list[str], most: int) -> list[str]:
 
 async def delta_events(api: ApiState, env: str, since: int) -> AsyncIterator[bytes]:
     """``hello`` with the current change id, then a ``change`` event per change holding the
-    delta from the previous one (``since``, ``change_id``, ``changes``), starting from the
-    caller's ``since``. A delta too large for an event is announced without its
-    ``changes``: the SDK then asks ``state?since=``."""
+    delta from the previous one (``since``, ``change_id``, ``changes``, and ``bundles``: the
+    bundles of versions new to the environment, so that a release reaches an SDK without a
+    second request), starting from the caller's ``since``. A delta too large for an event
+    is announced without its ``changes``: the SDK then asks ``state?since=``."""
     state = await asyncio.to_thread(current_state, api, env, since)
     yield _event("hello", state.change_id, {"env": env, "change_id": state.change_id})
     yield b"retry: 1000\n\n"
@@ -128,7 +130,7 @@ async def delta_events(api: ApiState, env: str, since: int) -> AsyncIterator[byt
         state = fresh or await asyncio.to_thread(current_state, api, env, known)
         if state.change_id > last:
             delta = await asyncio.to_thread(api.snapshots.states.delta, env, last)
-            yield _change(env, state.change_id, delta)
+            yield _change(api, env, state.change_id, delta)
             last = delta["change_id"] if delta is not None else state.change_id
             continue
         current = await api.feed.wait(env, last, api.keepalive)
@@ -136,9 +138,9 @@ async def delta_events(api: ApiState, env: str, since: int) -> AsyncIterator[byt
             yield b": keepalive\n\n"
 
 
-def _change(env: str, change_id: int, delta: dict[str, Any] | None) -> bytes:
+def _change(api: ApiState, env: str, change_id: int, delta: dict[str, Any] | None) -> bytes:
     if delta is not None:
-        data = _dumps(delta)
+        data = api.snapshots.states.delta_json(delta, MAX_EVENT_DELTA_BYTES // 2)
         if len(data) <= MAX_EVENT_DELTA_BYTES:
             return _event("change", int(delta["change_id"]), data)
     return _event("change", change_id, {"env": env, "change_id": change_id})

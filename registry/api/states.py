@@ -49,8 +49,15 @@ class _Env:
         self.floor = state.change_id  # deltas from here on can be answered from the log
         self.log_ids: list[int] = []  # change id at which each logged prompt changed
         self.log_names: list[str] = []
+        self.log_new: list[tuple[str, ...]] = []  # fingerprints each change brought in
         self.full: tuple[int, bytes] | None = None  # (change id, state document)
         self.snapshot: tuple[int, bytes] | None = None  # (change id, format-1 document)
+
+
+def _brought_in(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, ...]:
+    """The fingerprints ``new`` serves that ``old`` (the entry before the change) did not."""
+    before = set(served_fingerprints(old)) if old else set()
+    return tuple(fp for fp in served_fingerprints(new) if fp not in before) if new else ()
 
 
 class StateCache:
@@ -123,13 +130,16 @@ class StateCache:
             self._add_bundles(session, rows.values())
         changes = {name: self._entry(rows[name], last.get(name, latest)) if name in rows
                    else None for name in sorted(names)}
+        brought = [_brought_in(state.entry(name), new) for name, new in changes.items()]
         state.apply(delta_doc(env, state.change_id, latest, changes))
         entry.log_ids += [latest] * len(changes)
         entry.log_names += list(changes)
+        entry.log_new += brought
         if len(entry.log_ids) > LOG_LIMIT:
             cut = len(entry.log_ids) - LOG_LIMIT // 2
             entry.floor = entry.log_ids[cut - 1]
             entry.log_ids, entry.log_names = entry.log_ids[cut:], entry.log_names[cut:]
+            entry.log_new = entry.log_new[cut:]
         if self._added_since_retain > 1000:  # now and then: it walks every state
             self._added_since_retain = 0
             self.bundles.retain(self._served())
@@ -180,16 +190,33 @@ class StateCache:
         current = state.change_id
         if since >= current:
             return delta_doc(env, since, since, {})
+        brought: set[str] = set()
         if since >= entry.floor:
             start = bisect.bisect_right(entry.log_ids, since)
             names: set[str] | None = set(entry.log_names[start:])
+            brought = {fp for fps in entry.log_new[start:] for fp in fps}
         else:
             with self.store.session() as session:
                 changed = changed_since(session, env, since, self.limits.max_delta_events)
             names = changed[1] if changed is not None else None
         if names is None or len(names) > max(64, len(state) // 2):
             return None
-        return delta_doc(env, since, current, {name: state.entry(name) for name in sorted(names)})
+        delta = delta_doc(env, since, current, {name: state.entry(name) for name in sorted(names)})
+        served = {fp for e in delta["changes"].values() if e for fp in served_fingerprints(e)}
+        if brought & served:  # versions new to this environment: a reader lacks their bundles
+            delta["bundles"] = sorted(brought & served)
+        return delta
+
+    def delta_json(self, delta: dict[str, Any], max_bundle_bytes: int) -> bytes:
+        """A delta as sent, with the bundles it brings in spliced in as their bytes
+        (``"bundles": {fingerprint: bundle}``) while they fit in ``max_bundle_bytes``."""
+        fps = delta.pop("bundles", [])
+        body = json.dumps(delta, separators=(",", ":")).encode()
+        raws = [(fp, self._raw_or_none(fp)) for fp in fps]
+        parts = [b'"' + fp.encode() + b'":' + raw for fp, raw in raws if raw is not None]
+        if not parts or sum(map(len, parts)) > max_bundle_bytes:
+            return body
+        return body[:-1] + b',"bundles":{' + b",".join(parts) + b"}}"
 
     def snapshot_json(self, env: str, state: State) -> bytes:
         """The format-1 snapshot (bundles inline) of the state, built once per change:
