@@ -232,6 +232,7 @@ import promptctl.client, promptctl.state, promptctl.state_files
 from promptctl import Registry
 before = rss()
 reg = Registry.from_snapshot(sys.argv[1])
+loaded = rss()
 used, seen = int(sys.argv[2]), set()
 for i in range(used):
     for k in range(8):  # both variants of each prompt
@@ -240,7 +241,8 @@ for i in range(used):
         seen.add(b.fingerprint)
 after = rss()
 store = reg.snapshot._bundles
-print(json.dumps({"growth": after - before, "bundles": len(seen),
+print(json.dumps({"growth": after - before, "state_rss": loaded - before,
+                  "use_rss": after - loaded, "bundles": len(seen),
                   "bundle_bytes": sum(len(store.bundle(f).raw or b"") for f in seen)}))
 """
 
@@ -248,6 +250,8 @@ CHANGE_CHILD = """
 import json, sys, time
 from promptctl import Registry
 reg = Registry(sys.argv[1], "production", sys.argv[2], fallback_path=sys.argv[3]).start()
+while reg._persisting.is_set():  # a large first download is still being written
+    time.sleep(0.05)
 print("ready", flush=True)
 for line in sys.stdin:
     cmd, *rest = line.split()
@@ -367,6 +371,9 @@ def run_size(prompts: int, runs: int) -> dict[str, Any]:
         relay = Relay(server.port)
         probe = ChangeProbe(relay, server, folder)
         target = f"/v1/envs/{ENV}/prompts/{prompt_name(prompts // 2)}"
+        probe.measure(  # warm-up, not reported: the first change after start
+            lambda: server.post(f"/v1/envs/{ENV}/prompts/{prompt_name(1)}/promote",
+                                {"version": "1.1.0", "percent": 55}))
         costs = {
             "percent change": probe.measure(
                 lambda: server.post(f"{target}/promote", {"version": "1.1.0", "percent": 60})),
@@ -451,15 +458,18 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"| {r['prompts']:,} | " + " | ".join(cells) + " |")
     print("\nRSS of a fresh process using 1,000 prompts (both variants, `.model`, `.params`, "
           "`.tools`, `.trace()`):\n")
-    print("| prompts | RSS growth | bundles used | their bytes | state JSON | "
-          "growth / (2 x bundles used + state) |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| prompts | RSS growth | of it: state loaded | of it: prompts used | bundles used "
+          "| their bytes | state JSON | growth / (2 x bundles + state JSON) | "
+          "used / bundle bytes |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         rss = r["rss"]
         bound = 2 * rss["bundle_bytes"] + r["state_bytes"]
-        print(f"| {r['prompts']:,} | {rss['growth'] / 1e6:.1f} MB | {rss['bundles']:,} | "
-              f"{rss['bundle_bytes'] / 1e6:.1f} MB | {r['state_bytes'] / 1e6:.2f} MB | "
-              f"{rss['growth'] / bound:.2f} |")
+        print(f"| {r['prompts']:,} | {rss['growth'] / 1e6:.1f} MB | "
+              f"{rss['state_rss'] / 1e6:.1f} MB | {rss['use_rss'] / 1e6:.1f} MB | "
+              f"{rss['bundles']:,} | {rss['bundle_bytes'] / 1e6:.1f} MB | "
+              f"{r['state_bytes'] / 1e6:.2f} MB | {rss['growth'] / bound:.2f} | "
+              f"{rss['use_rss'] / rss['bundle_bytes']:.2f} |")
     for r in results:
         if "get_vs_floor" in r:
             g = r["get_vs_floor"]

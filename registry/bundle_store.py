@@ -39,7 +39,7 @@ def fingerprint_of(raw: bytes) -> str:
 
 
 class Pack:
-    """An append-only file of bundles; appends are serialised across processes (flock)."""
+    """An append-only file of bundles (several processes may append to one)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -48,22 +48,23 @@ class Pack:
 
     def append(self, raws: list[bytes], sync: bool = True) -> list[tuple[int, int]]:
         """Write ``raws`` at the end (one write, fsynced with ``sync``); their
-        ``(offset, length)``."""
-        import fcntl
+        ``(offset, length)``.
 
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            offset = os.lseek(self._fd, 0, os.SEEK_END)
-            out, where = bytearray(), []
-            for raw in raws:
-                where.append((offset + len(out), len(raw)))
-                out += raw + b"\n"
-            os.write(self._fd, out)
-            if sync:
-                os.fsync(self._fd)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        return where
+        The file is opened ``O_APPEND``, so one ``write`` lands whole at the end even when
+        another process appends too; where it landed is read back from the descriptor's
+        position after it, so no lock is needed.
+        """
+        out, spans = bytearray(), []
+        for raw in raws:
+            spans.append((len(out), len(raw)))
+            out += raw + b"\n"
+        written = os.write(self._fd, out)
+        if written != len(out):
+            raise OSError(f"short write to {self.path}")
+        start = os.lseek(self._fd, 0, os.SEEK_CUR) - len(out)
+        if sync:
+            os.fsync(self._fd)
+        return [(start + offset, length) for offset, length in spans]
 
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)

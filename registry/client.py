@@ -305,6 +305,7 @@ class Registry:
             fetched = self._complete(server, state, self._local_state(store))
         except BackendUnavailable as exc:
             return self._fallback(exc)
+        self._fetched_since_retain = 0  # the state serves all of them
         if fetched > PERSIST_IN_BACKGROUND and self._files is not None:
             self._persist_pending = True
             self._persisting.set()
@@ -366,6 +367,7 @@ class Registry:
         fingerprint asked for are refused, and what is still missing is asked for again
         (briefly: a replica may not know a bundle yet that another one just announced)."""
         store = self._open_store()
+        self._fetched_since_retain += len(wanted)
         for delay in (0.0, *LAGGING_REPLICA_RETRIES):
             wanted = [fp for fp in wanted if not store.has(fp)]
             if not wanted:
@@ -394,7 +396,6 @@ class Registry:
                 if store.refused else ""
             raise BackendUnavailable(f"{self.url} did not send {len(missing)} bundle(s) of "
                                      f"{self.env}, e.g. {missing[0][:12]}{refused}")
-        self._fetched_since_retain += len(wanted)
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -557,11 +558,9 @@ class Registry:
         on from the held state (a gap)."""
         try:
             doc = json.loads(data)
-        except ValueError:
+            announced = int(doc.get("change_id", 0))
+        except (ValueError, AttributeError, TypeError):
             return
-        if not isinstance(doc, dict):
-            return
-        announced = _change_id(data)
         if announced <= self.snapshot.change_id:
             return
         if "changes" in doc and self.snapshot.check_delta(doc) == "apply":
@@ -616,10 +615,3 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
                 event = value
             elif field == "data":
                 data.append(value)
-
-
-def _change_id(data: str) -> int:
-    try:
-        return int(json.loads(data).get("change_id", 0))
-    except (ValueError, AttributeError, TypeError):
-        return 0
