@@ -39,6 +39,9 @@ _BUNDLE_CACHE_SIZE = 20_000
 # immutable, so a new snapshot (say, after a rollback) reuses the bundles it already has,
 # with the template objects their first render() built.
 _bundles: dict[str, ReleasedBundle] = {}
+# Model sections by content, shared by the bundles that pin the same model (read-only).
+_models: dict[str, Mapping[str, Any]] = {}
+_MAX_SHARED_MODELS = 4096
 
 
 class ReleasedBundle:
@@ -74,9 +77,15 @@ class ReleasedBundle:
     @cached_property
     def model(self) -> Mapping[str, Any]:
         """The model section (provider, model id, params), parsed once: small, and read on
-        every call. Tools and the index are parsed when asked for (their schemas can be
-        large), so a bundle in use stays about its own size in memory."""
-        return self.data["model"]  # type: ignore[no-any-return]
+        every call; bundles pinning the same model share one copy. Tools and the index are
+        parsed when asked for (their schemas can be large), so a bundle in use stays about
+        its own size in memory."""
+        model: Mapping[str, Any] = self.data["model"]
+        key = json.dumps(model, sort_keys=True)
+        shared = _models.get(key)
+        if shared is None and len(_models) < _MAX_SHARED_MODELS:
+            shared = _models[key] = model
+        return shared or model
 
     @property
     def head(self) -> tuple[Mapping[str, Any], list[Any], Mapping[str, Any] | None]:
