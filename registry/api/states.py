@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import json
 import threading
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ from promptctl.store.state_builder import (
     served_rows,
 )
 
+REFRESH_INTERVAL = 0.05  # seconds between two catch-ups caused by unknown bundles
 LOG_LIMIT = 100_000  # prompts changed since the build, remembered for deltas
 SERVER_BUDGET_BYTES = 256 * 1024 * 1024  # bundles no longer served that stay in memory
 
@@ -74,6 +76,7 @@ class StateCache:
         self._guard = threading.Lock()
         self._bundle_lock = threading.Lock()
         self._added_since_retain = 0
+        self._refreshed = 0.0
 
     # -- states -------------------------------------------------------------------------------
 
@@ -100,7 +103,12 @@ class StateCache:
             return entry.state
 
     def refresh_all(self) -> None:
-        """Catch every known environment up (a bundle nobody here has heard of yet)."""
+        """Catch every known environment up (a bundle nobody here has heard of yet); at
+        most every ``REFRESH_INTERVAL`` seconds, so unknown fingerprints cost no more."""
+        now = time.monotonic()
+        if now - self._refreshed < REFRESH_INTERVAL:
+            return
+        self._refreshed = now
         for env in list(self._envs):
             with self._env_lock(env):
                 self._catch_up(env, self._envs[env])
