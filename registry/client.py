@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore
+from promptctl.canonical import canonical_json  # imported here, not on the first change
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.http_errors import error_from_body
 from promptctl.snapshot import ResolvedBundle, Snapshot
@@ -409,8 +410,6 @@ class Registry:
         needed = [fp for entry in changes.values() if entry for fp in served_fingerprints(entry)]
         brought = delta.get("bundles")
         if isinstance(brought, Mapping):  # checked like any other: hashed before use
-            from promptctl.canonical import canonical_json
-
             wanted = set(needed)
             for fp, bundle in brought.items():
                 with contextlib.suppress(TypeError, ValueError):
