@@ -1,4 +1,4 @@
-"""Python SDK: look up which prompt bundle to use, locally, from a live snapshot.
+"""Python SDK: look up which prompt bundle to use, locally, from a live state.
 
     from promptctl.client import Registry
 
@@ -9,17 +9,23 @@
         log.info("llm call", extra=bundle.trace())
 
 The lifecycle is UnleashClient's: the constructor only configures; :meth:`Registry.start`
-(or entering the ``with`` block) fetches the first snapshot, or falls back to
-``fallback_path`` when the server cannot be reached, and starts a daemon thread that
-follows the server's event stream (reconnecting with backoff, polling the snapshot with
-``If-None-Match`` while the stream is down) and swaps in each new snapshot atomically;
-every good snapshot is also written to ``fallback_path``. :meth:`Registry.close` stops
-the thread. :meth:`Registry.from_snapshot` evaluates a saved snapshot file, fully offline.
+(or entering the ``with`` block) fetches the environment's state (:mod:`promptctl.state`:
+per prompt its rollout and the fingerprints of the bundles it serves) and the bundles it
+does not hold yet (``GET /v1/bundles``, each checked against its fingerprint), or falls back
+to ``fallback_path`` when the server cannot be reached. A daemon thread then follows the
+server's event stream, which carries each change as a delta: the entries of the prompts it
+changed (while the stream is down it polls ``state?since=<change id>``). A change costs
+O(change): a few hundred bytes, plus the bundles of versions not seen before.
+Everything good is persisted beside ``fallback_path`` (:mod:`promptctl.state_files`).
+:meth:`Registry.close` stops the thread. :meth:`Registry.from_snapshot` starts from those
+files (or from a format-1 snapshot file), fully offline.
 
-``get()`` evaluates the in-memory snapshot: no I/O, no lock. The SDK is meant to be
-imported by apps, so it loads only the standard library, ``mmh3`` and the pure
-modules :mod:`promptctl.snapshot` and :mod:`promptctl.errors`: HTTP goes through
-``http.client``, and the template engine loads on the first ``render()``.
+``get()`` evaluates the in-memory state: no lock, and no I/O once a prompt has been used
+(its first ``get()`` reads its bundles from the local store, well under a millisecond).
+The SDK is meant to be imported by apps, so it loads only the standard library, ``mmh3``
+and the pure modules :mod:`promptctl.state`, :mod:`promptctl.bundle_store` and
+:mod:`promptctl.errors`: HTTP goes through ``http.client``, and the template engine loads
+on the first ``render()``.
 """
 
 from __future__ import annotations
@@ -34,9 +40,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from promptctl.errors import BackendUnavailable, PromptctlError, UsageError
+from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore
+from promptctl.canonical import canonical_json  # imported here, not on the first change
+from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.http_errors import error_from_body
 from promptctl.snapshot import ResolvedBundle, Snapshot
+from promptctl.state import STATE_MEDIA_TYPE, State, served_fingerprints, state_from_snapshot
+from promptctl.state_files import StateFiles, load_state_file
 from promptctl.urls import http_url_problem, redact_url
 
 if TYPE_CHECKING:
@@ -64,6 +74,11 @@ MAX_EVENT_LINE = 64 * 1024  # an event line is a few dozen bytes; refuse to buff
 # Delays (s) between snapshot requests while a replica lags behind the event that announced a
 # change (replicas hear of a change within milliseconds of each other, not at the same instant).
 LAGGING_REPLICA_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+BUNDLES_PER_REQUEST = 200  # the server's default max_bundles_per_request; halved on a 422
+RETAIN_EVERY = 256  # new bundles between two passes that drop those no longer served
+# A first download with more new bundles than this is persisted by the background thread,
+# so that start() does not wait for tens of megabytes to reach the disk.
+PERSIST_IN_BACKGROUND = 1000
 
 
 class _Server:
@@ -100,21 +115,27 @@ class _Server:
     def path(self, path: str) -> str:
         return self._prefix + path
 
-    def get(self, path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        """``(status, body)`` of ``GET path``; BackendUnavailable when it cannot be had."""
-        conn = self.connection(self.timeout)
+    def get(self, path: str, headers: Mapping[str, str],
+            conn: http.client.HTTPConnection | None = None
+            ) -> tuple[int, bytes, http.client.HTTPResponse]:
+        """``(status, body, response)`` of ``GET path``; BackendUnavailable when it cannot be
+        had. With ``conn``, on that kept-alive connection (the caller closes it)."""
+        own = conn is None
+        conn = conn or self.connection(self.timeout)
         try:
             conn.request("GET", self.path(path), headers={**self.headers, **headers})
             response = conn.getresponse()
             body = response.read()
         except self.errors as exc:
+            conn.close()
             raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {_describe(exc)}")
                                      ) from None
         finally:
-            conn.close()
+            if own:
+                conn.close()
         if response.status not in (200, 304):
             raise error_from_body(response.status, body, response.reason)
-        return response.status, body
+        return response.status, body, response
 
 
 class Registry:
@@ -123,22 +144,36 @@ class Registry:
     def __init__(self, url: str | None, env: str, token: str | None = None,
                  fallback_path: str | os.PathLike[str] | None = None, *,
                  timeout: float = 5.0, poll_interval: float = 5.0,
-                 unleash: UnleashClient | None = None, snapshot: Snapshot | None = None
+                 unleash: UnleashClient | None = None, snapshot: Snapshot | None = None,
+                 state: State | None = None, bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES
                  ) -> None:
         """Configure only: no I/O and no thread until :meth:`start`.
 
-        ``snapshot`` makes an offline registry that evaluates it and never connects
-        (``url`` is then None); :meth:`from_snapshot` builds one from a file.
+        ``state`` (or a format-1 ``snapshot``) makes an offline registry that evaluates it
+        and never connects (``url`` is then None); :meth:`from_snapshot` builds one from
+        files. ``bundle_cache_bytes`` bounds the bundles kept in memory that the state no
+        longer serves (kept for a rollback); served bundles are always kept.
         """
-        if url is None and snapshot is None:
+        if snapshot is not None and state is None:
+            state = state_from_snapshot(snapshot.doc, BundleStore(budget_bytes=bundle_cache_bytes))
+        if url is None and state is None:
             raise UsageError("a Registry needs a server URL or a snapshot")
         self.url = (url or "").rstrip("/")
         self.env = env
         self.fallback_path = Path(fallback_path) if fallback_path else None
         self.poll_interval = poll_interval
+        self.bundle_cache_bytes = bundle_cache_bytes
         self._unleash = unleash
         self._server = _Server(self.url, token, timeout) if url is not None else None
-        self._snapshot: Snapshot | None = snapshot
+        self._state: State | None = None
+        self._set_state(state)
+        self._files = StateFiles(self.fallback_path) if self.fallback_path else None
+        self._store: BundleStore | None = None
+        self._legacy = False  # the server predates states: follow format-1 snapshots
+        self._batch = BUNDLES_PER_REQUEST
+        self._fetched_since_retain = 0
+        self._persist_pending = False
+        self._persisting = threading.Event()
         self._stop = threading.Event()
         self._swapped = threading.Condition()
         self._stream_socket: socket.socket | None = None
@@ -146,10 +181,13 @@ class Registry:
         self._closed = False
 
     @classmethod
-    def from_snapshot(cls, path: str | os.PathLike[str]) -> Registry:
-        """A registry that only evaluates the snapshot file at ``path``: fully offline."""
-        snapshot = Snapshot.load(path)
-        return cls(None, snapshot.env, snapshot=snapshot)
+    def from_snapshot(cls, path: str | os.PathLike[str], *,
+                      bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES) -> Registry:
+        """A registry that only evaluates what ``path`` holds, fully offline: the files an
+        SDK persisted at its ``fallback_path`` (state, journal, bundle pack), or a format-1
+        snapshot file (``GET /v1/envs/{env}/snapshot``)."""
+        state, _ = load_state_file(path, bundle_cache_bytes)
+        return cls(None, state.env, state=state, bundle_cache_bytes=bundle_cache_bytes)
 
     @property
     def offline(self) -> bool:
@@ -161,34 +199,42 @@ class Registry:
             context: Mapping[str, object] | None = None) -> ResolvedBundle:
         """The bundle of prompt ``name`` for ``key`` (a userId) or an Unleash-style
         ``context`` (``userId``, ``sessionId``, ``properties``) in this environment."""
-        snapshot = self._snapshot
-        if snapshot is None:
+        state = self._state
+        if state is None:
             raise _not_started()
         if self._unleash is not None:
-            return self._via_unleash(snapshot, name, key, context)
-        return snapshot.resolve(name, key, context)
+            return self._via_unleash(state, name, key, context)
+        return state.resolve(name, key, context)
 
-    def _via_unleash(self, snapshot: Snapshot, name: str, key: object,
+    def _via_unleash(self, state: State, name: str, key: object,
                      context: Mapping[str, object] | None) -> ResolvedBundle:
         """Let the app's ``UnleashClient`` pick the version (``PROMPTCTL_FLAGS=unleash``), and
-        serve that version's bundle from the snapshot. Should Unleash name a version the
-        snapshot does not hold yet, the snapshot's own decision (same bucketing) is used."""
+        serve that version's bundle from the state. Should Unleash name a version the
+        state does not serve yet, the state's own decision (same bucketing) is used."""
         from promptctl.flags.unleash_reader import resolve_version
 
         ctx = dict(context or {})
         if key is not None:
             ctx["userId"] = key
         version, _ = resolve_version(self._unleash, self.env, name, ctx)
-        return snapshot.bundle_of(name, version) or snapshot.resolve(name, key, context)
+        return state.bundle_of(name, version) or state.resolve(name, key, context)
+
+    def _set_state(self, state: State | None) -> None:
+        """Hold ``state``; ``get`` then calls its ``resolve`` directly (an instance attribute
+        shadowing the method above: one call less on the hot path, same answers)."""
+        self._state = state
+        if state is not None and self._unleash is None:
+            self.get = state.resolve  # type: ignore[method-assign]
 
     # -- introspection ------------------------------------------------------------------------
 
     @property
-    def snapshot(self) -> Snapshot:
-        snapshot = self._snapshot
-        if snapshot is None:
+    def snapshot(self) -> State:
+        """The current state (``.doc``, ``.change_id``, ``.resolve()``)."""
+        state = self._state
+        if state is None:
             raise _not_started()
-        return snapshot
+        return state
 
     @property
     def change_id(self) -> int:
@@ -198,16 +244,17 @@ class Registry:
         return self.snapshot.names()
 
     def wait_for_change(self, after: int, timeout: float) -> bool:
-        """Block until the snapshot's change id exceeds ``after``; False on timeout."""
+        """Block until the state's change id exceeds ``after``; False on timeout."""
         with self._swapped:
             return self._swapped.wait_for(
-                lambda: self._snapshot is not None and self._snapshot.change_id > after, timeout)
+                lambda: self._state is not None and self._state.change_id > after, timeout)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> Registry:
-        """Fetch the first snapshot (or load ``fallback_path`` when the server cannot be
-        reached) and start following changes. Returns ``self``; a second call does nothing.
+        """Fetch the state and the bundles not held yet (or load ``fallback_path`` when the
+        server cannot be reached) and start following changes. Returns ``self``; a second
+        call does nothing.
 
         Raises what the server answered for a bad token or environment (``AuthError``,
         ``PermissionDenied``, ``NotFoundError``): those never fall back.
@@ -216,14 +263,14 @@ class Registry:
             raise UsageError("this Registry is closed: make a new one")
         if self._server is None or self._thread is not None:
             return self
-        self._snapshot = self._first_snapshot(self._server)
+        self._set_state(self._first_state(self._server))
         self._thread = threading.Thread(target=self._follow, name=f"promptctl-registry-{self.env}",
                                         daemon=True)
         self._thread.start()
         return self
 
     def close(self) -> None:
-        """Stop following changes; ``get()`` keeps answering from the last snapshot."""
+        """Stop following changes; ``get()`` keeps answering from the last state."""
         self._closed = True
         self._stop.set()
         sock = self._stream_socket
@@ -236,6 +283,8 @@ class Registry:
                 sock.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=2)
+            if self._persisting.is_set():  # the first large download is being written
+                self._thread.join(timeout=120)
 
     def __enter__(self) -> Registry:
         return self.start()
@@ -244,73 +293,223 @@ class Registry:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    # -- fetching -----------------------------------------------------------------------------
+    # -- the first state ----------------------------------------------------------------------
 
-    def _first_snapshot(self, server: _Server) -> Snapshot:
+    def _open_store(self) -> BundleStore:
+        if self._store is None:
+            self._store = (self._files.open_store(self.bundle_cache_bytes) if self._files
+                           else BundleStore(budget_bytes=self.bundle_cache_bytes))
+        return self._store
+
+    def _first_state(self, server: _Server) -> State:
+        store = self._open_store()
         try:
-            snapshot = self._download(server, None)
+            state = self._download(server, store)
+            assert state is not None
+            fetched = self._complete(server, state, self._local_state(store))
         except BackendUnavailable as exc:
-            if self.fallback_path is None or not self.fallback_path.is_file():
-                raise BackendUnavailable(f"{exc.message}, and there is no fallback snapshot"
-                                         ) from None
-            _log().warning("%s; starting from %s", exc.message, self.fallback_path)
-            snapshot = Snapshot.load(self.fallback_path)
-            if snapshot.env != self.env:
-                raise BackendUnavailable(
-                    f"{exc.message}, and {self.fallback_path} holds environment "
-                    f"{snapshot.env!r}, not {self.env!r}") from None
-            return snapshot
-        assert snapshot is not None
-        self._save(snapshot)
-        return snapshot
+            return self._fallback(exc)
+        self._fetched_since_retain = 0  # the state serves all of them
+        if fetched > PERSIST_IN_BACKGROUND and self._files is not None:
+            self._persist_pending = True
+            self._persisting.set()
+        else:
+            self._persist_full(state)
+        return state
 
-    def _download(self, server: _Server, etag: str | None) -> Snapshot | None:
-        """GET the snapshot; None when it has not changed since ``etag``."""
-        headers = {"If-None-Match": etag} if etag else {}
-        status, body = server.get(f"/v1/envs/{self.env}/snapshot", headers)
-        return None if status == 304 else Snapshot.from_json(body)
+    def _local_state(self, store: BundleStore) -> State | None:
+        """What the fallback files hold, to reuse their bundles (None if unreadable)."""
+        if self._files is None or not self._files.exists():
+            return None
+        try:
+            local = self._files.load(store)
+        except PromptctlError:
+            return None
+        return local if local.env == self.env else None
+
+    def _fallback(self, exc: BackendUnavailable) -> State:
+        if self._files is None or not self._files.exists():
+            raise BackendUnavailable(f"{exc.message}, and there is no fallback snapshot"
+                                     ) from None
+        _log().warning("%s; starting from %s", exc.message, self.fallback_path)
+        state = self._files.load(self._open_store())
+        if state.env != self.env:
+            raise BackendUnavailable(
+                f"{exc.message}, and {self.fallback_path} holds environment "
+                f"{state.env!r}, not {self.env!r}") from None
+        return state
+
+    def _download(self, server: _Server, store: BundleStore, etag: str | None = None
+                  ) -> State | None:
+        """GET the full state (None when it has not changed since ``etag``). A server that
+        predates states answers with a format-1 snapshot, which is read as well."""
+        headers = {"Accept": f"{STATE_MEDIA_TYPE}, application/json"}
+        if etag:
+            headers["If-None-Match"] = etag
+        status, body, response = server.get(f"/v1/envs/{self.env}/snapshot", headers)
+        if status == 304:
+            return None
+        self._legacy = STATE_MEDIA_TYPE not in (response.getheader("Content-Type") or "")
+        return State.parse(body, store, legacy=True)
+
+    # -- bundles ------------------------------------------------------------------------------
+
+    def _complete(self, server: _Server, state: State, local: State | None = None) -> int:
+        """Make sure ``state``'s bundles are all in the store: reuse those the local files
+        hold (each checked against its fingerprint), fetch the others; how many were."""
+        store = self._open_store()
+        wanted = [fp for fp in state.fingerprints() if not store.has(fp)]
+        if wanted and local is not None:
+            where = {fp: at for _, entry in local.entries()
+                     for fp, at in (entry.get("at") or {}).items()}
+            wanted = [fp for fp in wanted if not store.verify(fp, where.get(fp))]
+        self._fetch(server, wanted)
+        return len(wanted)
+
+    def _fetch(self, server: _Server, wanted: list[str]) -> None:
+        """Fetch ``wanted`` in batches on one connection; bytes that do not hash to a
+        fingerprint asked for are refused, and what is still missing is asked for again
+        (briefly: a replica may not know a bundle yet that another one just announced)."""
+        store = self._open_store()
+        self._fetched_since_retain += len(wanted)
+        for delay in (0.0, *LAGGING_REPLICA_RETRIES):
+            wanted = [fp for fp in wanted if not store.has(fp)]
+            if not wanted:
+                return
+            if delay and self._stop.wait(delay):
+                break
+            conn = server.connection(server.timeout)
+            try:
+                for start in range(0, len(wanted), self._batch):
+                    batch = wanted[start:start + self._batch]
+                    try:
+                        _, body, _ = server.get(f"/v1/bundles?fp={','.join(batch)}", {}, conn)
+                    except ValidationError:
+                        if self._batch == 1:
+                            raise
+                        self._batch = max(1, self._batch // 2)  # a server with a lower limit
+                        raise BackendUnavailable("bundle batch too large; retrying") from None
+                    store.add(body.split(b"\n")[:-1], batch)
+            except BackendUnavailable as exc:
+                _log().debug("bundle fetch failed: %s", exc.message)
+            finally:
+                conn.close()
+        missing = [fp for fp in wanted if not store.has(fp)]
+        if missing:
+            refused = f" ({store.refused} refused: bytes not matching their fingerprint)" \
+                if store.refused else ""
+            raise BackendUnavailable(f"{self.url} did not send {len(missing)} bundle(s) of "
+                                     f"{self.env}, e.g. {missing[0][:12]}{refused}")
+
+    # -- changing -----------------------------------------------------------------------------
+
+    def _apply(self, server: _Server, delta: Mapping[str, object]) -> bool:
+        """Fetch the bundles a delta needs, apply it, persist it; False if it was stale."""
+        state = self.snapshot
+        if state.check_delta(delta) != "apply":
+            return False
+        changes = delta["changes"]
+        assert isinstance(changes, Mapping)
+        needed = [fp for entry in changes.values() if entry for fp in served_fingerprints(entry)]
+        brought = delta.get("bundles")
+        if isinstance(brought, Mapping):  # checked like any other: hashed before use
+            wanted = set(needed)
+            for fp, bundle in brought.items():
+                with contextlib.suppress(TypeError, ValueError):
+                    self._open_store().add([canonical_json(bundle)], [fp] if fp in wanted else [])
+            delta = {k: v for k, v in delta.items() if k != "bundles"}
+        self._fetch(server, needed)
+        with self._swapped:
+            state.apply(delta)
+            self._swapped.notify_all()
+        if self._files is not None:
+            try:
+                self._files.append(delta, state, self._open_store())
+            except OSError as exc:
+                _log().warning("cannot write fallback state %s: %s", self.fallback_path, exc)
+        self._retain(state)
+        return True
+
+    def _swap(self, server: _Server, state: State) -> None:
+        """Replace the state whole (a broken delta chain): its bundles first; the bundles
+        both share are the same objects, so nothing in use is compiled again."""
+        self._complete(server, state)
+        with self._swapped:
+            self._set_state(state)
+            self._swapped.notify_all()
+        self._persist_full(state)
+        self._retain(state, force=True)
+
+    def _retain(self, state: State, force: bool = False) -> None:
+        if force or self._fetched_since_retain >= RETAIN_EVERY:
+            self._fetched_since_retain = 0
+            self._open_store().retain(state.fingerprints())
+
+    def _persist_full(self, state: State) -> None:
+        if self._files is None:
+            return
+        try:
+            self._files.write_full(state, self._open_store())
+        except OSError as exc:
+            _log().warning("cannot write fallback state %s: %s", self.fallback_path, exc)
 
     def _refresh(self, server: _Server, at_least: int = 0) -> None:
-        """Fetch if changed and swap atomically; failures keep the current snapshot.
+        """Ask for what changed since the held state and apply it; failures keep it.
 
-        Never swaps in an older snapshot than the one held. ``at_least`` is a change id
-        an event announced: behind a load balancer the snapshot request may reach another
-        replica than the stream, one that hears of the change a moment later, so until a
-        snapshot has that change, retry briefly.
+        Never applies an older state than the one held. ``at_least`` is a change id an
+        event announced: behind a load balancer the request may reach another replica
+        than the stream, one that hears of the change a moment later, so until the state
+        has that change, retry briefly.
         """
         for delay in (0.0, *LAGGING_REPLICA_RETRIES):
             if delay and self._stop.wait(delay):
                 return
-            current = self.snapshot
             try:
-                snapshot = self._download(server, current.etag)
+                self._refresh_once(server)
             except PromptctlError as exc:
-                _log().debug("snapshot refresh failed: %s", exc.message)
+                _log().debug("state refresh failed: %s", exc.message)
                 if not at_least:
                     return
                 continue
-            if snapshot is not None and snapshot.change_id > current.change_id:
-                with self._swapped:
-                    self._snapshot = snapshot
-                    self._swapped.notify_all()
-                self._save(snapshot)
             if self.snapshot.change_id >= at_least:
                 return
         _log().debug("change %d is not served yet; waiting for the next event", at_least)
 
-    def _save(self, snapshot: Snapshot) -> None:
-        if self.fallback_path is None:
+    def _refresh_once(self, server: _Server) -> None:
+        current = self.snapshot
+        if self._legacy:
+            fresh = self._download(server, self._open_store(),
+                                   _legacy_etag(self.env, current.change_id))
+            if fresh is not None and fresh.change_id > current.change_id:
+                self._swap(server, fresh)
             return
-        try:
-            snapshot.save(self.fallback_path)
-        except OSError as exc:
-            _log().warning("cannot write fallback snapshot %s: %s", self.fallback_path, exc)
+        status, body, response = server.get(
+            f"/v1/envs/{self.env}/state?since={current.change_id}", {})
+        if status == 304:
+            return
+        if STATE_MEDIA_TYPE not in (response.getheader("Content-Type") or ""):  # a delta
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                raise ValidationError("invalid delta: not JSON") from None
+            if isinstance(doc, dict) and current.check_delta(doc) == "apply":
+                self._apply(server, doc)
+            return
+        fresh = State.parse(body, self._open_store())
+        if fresh.env == self.env and fresh.change_id > current.change_id:
+            self._swap(server, fresh)
 
     # -- following the event stream -----------------------------------------------------------
 
     def _follow(self) -> None:
         server = self._server
         assert server is not None
+        if self._persist_pending:
+            self._persist_pending = False
+            try:
+                self._persist_full(self.snapshot)
+            finally:
+                self._persisting.clear()
         backoff = 0.1
         while not self._stop.is_set():
             streamed: bool | None = False
@@ -320,7 +519,7 @@ class Registry:
                 _log().debug("event stream interrupted: %s", exc)
             if self._stop.is_set():
                 return
-            self._refresh(server)  # ETag poll while the stream is down
+            self._refresh(server)  # poll while the stream is down
             if streamed:
                 backoff = 0.1
             delay = backoff if streamed is not None else self.poll_interval
@@ -335,7 +534,8 @@ class Registry:
             self._stream_socket = conn.sock
             if self._stop.is_set():  # close() ran before the socket was published
                 return True
-            conn.request("GET", server.path(f"/v1/envs/{self.env}/events"),
+            since = "" if self._legacy else f"?since={self.snapshot.change_id}"
+            conn.request("GET", server.path(f"/v1/envs/{self.env}/events{since}"),
                          headers={**server.headers, "Accept": "text/event-stream"})
             conn.sock.settimeout(STREAM_READ_TIMEOUT)
             response = conn.getresponse()
@@ -343,22 +543,46 @@ class Registry:
                 return None  # no event stream here: poll only
             if response.status != 200:
                 raise error_from_body(response.status, response.read(), response.reason)
-            self._refresh(server)  # catch up on anything missed while disconnected
+            if self._legacy:
+                self._refresh(server)  # catch up on anything missed while disconnected
             for event, data in _events(_lines(response)):
                 if self._stop.is_set():
                     break
-                announced = _change_id(data) if event == "change" else 0
-                if announced > self.snapshot.change_id:
-                    self._refresh(server, announced)
+                if event == "change":
+                    self._on_change(server, data)
         finally:
             self._stream_socket = None
             conn.close()
         return True
 
+    def _on_change(self, server: _Server, data: str) -> None:
+        """Apply the delta an event carries; ask for it when it has none or does not follow
+        on from the held state (a gap)."""
+        try:
+            doc = json.loads(data)
+            announced = int(doc.get("change_id", 0))
+        except (ValueError, AttributeError, TypeError):
+            return
+        if announced <= self.snapshot.change_id:
+            return
+        if "changes" in doc and self.snapshot.check_delta(doc) == "apply":
+            try:
+                self._apply(server, doc)
+                return
+            except PromptctlError as exc:
+                _log().debug("cannot apply change %d: %s", announced, exc.message)
+        self._refresh(server, announced)
+
 
 def _not_started() -> UsageError:
     return UsageError("this Registry has no snapshot yet: call start() or use "
                       "`with Registry(...) as reg:`")
+
+
+def _legacy_etag(env: str, change_id: int) -> str:
+    from promptctl.snapshot import snapshot_etag
+
+    return snapshot_etag(env, change_id)
 
 
 def _describe(exc: BaseException) -> str:
@@ -393,10 +617,3 @@ def _events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
                 event = value
             elif field == "data":
                 data.append(value)
-
-
-def _change_id(data: str) -> int:
-    try:
-        return int(json.loads(data).get("change_id", 0))
-    except (ValueError, AttributeError, TypeError):
-        return 0

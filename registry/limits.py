@@ -50,6 +50,11 @@ class Limits:
     """Time a kept-alive connection may stay idle (seconds)."""
     max_connections: int = 1000
     """Most open client connections; more are closed at once (keep under ``ulimit -n``)."""
+    max_bundles_per_request: int = 200
+    """Most fingerprints one ``GET /v1/bundles`` may name (the SDK asks for 100 at a time)."""
+    max_delta_events: int = 10_000
+    """Most audit events one delta is built from; a reader further behind gets the full
+    state."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

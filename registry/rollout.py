@@ -28,7 +28,7 @@ from promptctl.model import ArtifactKey
 from promptctl.rollout_state import Change, RolloutState, default_actor
 from promptctl.store import Session, Store, on_duplicate
 from promptctl.store import rollouts as rows
-from promptctl.store.changes import notify_change
+from promptctl.store.changes import lock_environment, notify_change
 from promptctl.store.releases import get_release, releases_of
 from promptctl.store.tables import EvalRecord, RolloutEvent, RolloutRecord
 
@@ -163,6 +163,7 @@ class Rollouts:
                reason: str | None, actor: str | None) -> Change:
         """Read, change and write the row plus its audit event in one transaction."""
         with on_duplicate(_conflict(env, prompt)), self.store.write() as session:
+            lock_environment(session, env)  # audit ids commit in order (state deltas)
             row = rows.rollout_row(session, env, prompt)
             current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
             previous = json.loads(row.previous) if row else []

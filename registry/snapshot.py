@@ -39,18 +39,61 @@ _BUNDLE_CACHE_SIZE = 20_000
 # immutable, so a new snapshot (say, after a rollback) reuses the bundles it already has,
 # with the template objects their first render() built.
 _bundles: dict[str, ReleasedBundle] = {}
+# Model sections by content, shared by the bundles that pin the same model (read-only).
+_models: dict[str, Mapping[str, Any]] = {}
+_MAX_SHARED_MODELS = 4096
 
 
 class ReleasedBundle:
     """A released bundle as plain data: ``{prompt, model, tools, index}`` content dicts.
 
     Immutable by contract (nothing here writes to ``data``); read it through the
-    properties of :class:`ResolvedBundle`.
+    properties of :class:`ResolvedBundle`. A bundle from a state's bundle store is kept as
+    its canonical bytes (``raw``, the bytes its fingerprint is the SHA-256 of) and parsed on
+    demand: only the small ``model``/``tools``/``index`` parts are kept parsed, so a bundle
+    in use costs about its own size in memory, not the five times a parsed copy takes.
     """
 
-    def __init__(self, fingerprint: str, data: Mapping[str, Any]) -> None:
+    def __init__(self, fingerprint: str, data: Mapping[str, Any] | None = None, *,
+                 raw: bytes | None = None) -> None:
+        if data is None and raw is None:
+            raise TypeError("a ReleasedBundle needs its data or its raw bytes")
         self.fingerprint = fingerprint
-        self.data: Mapping[str, Any] = data
+        self._data = data
+        self.raw = raw
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        if self._data is not None:
+            return self._data
+        assert self.raw is not None
+        try:
+            data = json.loads(self.raw)
+            _check_shape(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError(f"invalid bundle {self.fingerprint[:12]}: {exc!r}") from None
+        return data  # type: ignore[no-any-return]
+
+    @cached_property
+    def model(self) -> Mapping[str, Any]:
+        """The model section (provider, model id, params), parsed once: small, and read on
+        every call; bundles pinning the same model share one copy. Tools and the index are
+        parsed when asked for (their schemas can be large), so a bundle in use stays about
+        its own size in memory."""
+        model: Mapping[str, Any] = self.data["model"]
+        key = json.dumps(model, sort_keys=True)
+        shared = _models.get(key)
+        if shared is None and len(_models) < _MAX_SHARED_MODELS:
+            shared = _models[key] = model
+        return shared or model
+
+    @property
+    def head(self) -> tuple[Mapping[str, Any], list[Any], Mapping[str, Any] | None]:
+        """``(model, tools, index)``."""
+        if self._data is not None:
+            return self._data["model"], self._data["tools"], self._data.get("index")
+        data = self.data
+        return self.model, data["tools"], data.get("index")
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical bundle document that the fingerprint covers."""
@@ -125,25 +168,25 @@ class ResolvedBundle:
     @property
     def model(self) -> str:
         """The provider's model id (e.g. ``gpt-4o-mini-2024-07-18``)."""
-        return str(self.bundle.data["model"]["model"])
+        return str(self.bundle.model["model"])
 
     @property
     def provider(self) -> str:
-        return str(self.bundle.data["model"]["provider"])
+        return str(self.bundle.model["provider"])
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.bundle.data["model"].get("params") or {})
+        return dict(self.bundle.model.get("params") or {})
 
-    @cached_property
+    @property
     def tools(self) -> list[dict[str, Any]]:
         """Function definitions to pass to the model: name, description, parameters."""
         return [{"name": t["name"], "description": t["description"],
-                 "parameters": t["parameters"]} for t in self.bundle.data["tools"]]
+                 "parameters": t["parameters"]} for t in self.bundle.head[1]]
 
     @property
     def index(self) -> dict[str, Any] | None:
-        index = self.bundle.data.get("index")
+        index = self.bundle.head[2]
         return dict(index) if index else None
 
     @property

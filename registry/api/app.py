@@ -23,6 +23,7 @@ from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddl
 from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.api.state import ApiState
+from promptctl.api.state_routes import router as state_router
 from promptctl.config import Settings
 from promptctl.errors import (
     InternalError,
@@ -53,7 +54,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts,
                      service=LocalService(rollouts), feed=feed,
-                     snapshots=SnapshotCache(store), authenticate=Authenticator(store),
+                     snapshots=SnapshotCache(store, limits), authenticate=Authenticator(store),
                      metrics=Metrics(), keepalive=keepalive)
 
     @asynccontextmanager
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     app.state.api = state
     _install_error_handlers(app)
     app.include_router(router)
+    app.include_router(state_router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app

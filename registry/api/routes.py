@@ -168,9 +168,16 @@ async def resolve(state: State, caller: Caller, env: EnvPath, name: NamePath,
 
 @router.get("/v1/envs/{env}/snapshot", tags=["lookup"])
 def snapshot(state: State, caller: Caller, env: EnvPath,
-             if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    """Everything an SDK needs to evaluate ``env`` locally; conditional on ``ETag``."""
+             if_none_match: Annotated[str | None, Header()] = None,
+             accept: Annotated[str | None, Header()] = None) -> Response:
+    """Everything an SDK needs to evaluate ``env`` locally; conditional on ``ETag``. With
+    ``Accept: application/vnd.promptctl.state+json``, the state document instead (bundles
+    by fingerprint, from ``/v1/bundles``)."""
     caller.require("reader", env)
+    if accept and "vnd.promptctl.state" in accept:
+        from promptctl.api.state_routes import state_response
+
+        return state_response(state, env, if_none_match)
     cached = _snapshot(state, env)
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
     if if_none_match and cached.etag in (t.strip() for t in if_none_match.split(",")):
@@ -179,11 +186,19 @@ def snapshot(state: State, caller: Caller, env: EnvPath,
 
 
 @router.get("/v1/envs/{env}/events", tags=["lookup"])
-async def events(state: State, caller: Caller, env: EnvPath) -> StreamingResponse:
-    """Server-Sent Events: a ``change`` event with the new change id on each change."""
+async def events(state: State, caller: Caller, env: EnvPath,
+                 since: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None
+                 ) -> StreamingResponse:
+    """Server-Sent Events: a ``change`` event with the new change id on each change; with
+    ``since`` (a change id the caller has), each event carries the delta since the last."""
     caller.require("reader", env)
     await asyncio.to_thread(state.rollouts.require_environment, env)
-    return StreamingResponse(_event_stream(state, env), media_type="text/event-stream",
+    stream = _event_stream(state, env)
+    if since is not None:
+        from promptctl.api.state_routes import delta_events
+
+        stream = delta_events(state, env, since)
+    return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -1,64 +1,50 @@
-"""Snapshots per environment, built once per change and shared by every request."""
+"""Snapshots per environment as the routes see them: views of the server's states.
+
+The resolve endpoint evaluates ``compiled`` (the environment's :class:`promptctl.state.State`,
+the same evaluation the SDK runs); the format-1 snapshot endpoint sends ``body``, derived from
+the state and its bundles when first asked for after a change (``promptctl.api.states``).
+"""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-
-from promptctl.snapshot import Snapshot
+from promptctl.api.states import StateCache
+from promptctl.limits import DEFAULT_LIMITS, Limits
+from promptctl.snapshot import snapshot_etag
+from promptctl.state import State
 from promptctl.store import Store
-from promptctl.store.snapshot_builder import build_snapshot
 
 
-@dataclass(frozen=True)
 class CachedSnapshot:
-    """One snapshot both ways: evaluated in memory for resolves, as JSON for SDKs."""
+    """One environment's state, for resolving, and its format-1 document, for SDKs."""
 
-    compiled: Snapshot
-    body: bytes  # the JSON document as served
-
-    @property
-    def change_id(self) -> int:
-        return self.compiled.change_id
+    def __init__(self, states: StateCache, env: str, state: State) -> None:
+        self.states = states
+        self.env = env
+        self.compiled = state
+        self.change_id = state.change_id  # taken now: the ETag never claims a newer body
 
     @property
     def etag(self) -> str:
-        return self.compiled.etag
+        return snapshot_etag(self.env, self.change_id)
+
+    @property
+    def body(self) -> bytes:
+        return self.states.snapshot_json(self.env, self.compiled)
 
 
 class SnapshotCache:
-    """Rebuilds an environment's snapshot only when its change id moved.
+    """The routes' access to :class:`StateCache`, under the names they have always used."""
 
-    After a rollback every connected SDK asks for the new snapshot at once; the
-    per-environment lock makes one request build it while the others wait for it.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._entries: dict[str, CachedSnapshot] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+    def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.states = StateCache(store, limits)
 
     def has(self, env: str) -> bool:
-        return env in self._entries
+        return self.states.has(env)
 
     def fresh(self, env: str, at_least: int) -> CachedSnapshot | None:
         """The cached snapshot if it is current (no I/O), else None."""
-        entry = self._entries.get(env)
-        return entry if entry is not None and entry.change_id >= at_least else None
+        state = self.states.fresh(env, at_least)
+        return CachedSnapshot(self.states, env, state) if state is not None else None
 
     def get(self, env: str, at_least: int) -> CachedSnapshot:
-        entry = self.fresh(env, at_least)
-        if entry is not None:
-            return entry
-        with self._lock(env):  # the first waiter builds; the others find it fresh
-            entry = self.fresh(env, at_least)
-            if entry is None:
-                snapshot = Snapshot(build_snapshot(self.store, env))
-                entry = CachedSnapshot(snapshot, snapshot.to_json())
-                self._entries[env] = entry
-            return entry
-
-    def _lock(self, env: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(env, threading.Lock())
+        return CachedSnapshot(self.states, env, self.states.get(env, at_least))

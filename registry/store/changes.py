@@ -49,3 +49,19 @@ def parse_notification(payload: str) -> tuple[str, int] | None:
     except (ValueError, KeyError, TypeError):
         return None
     return (env, change_id) if isinstance(env, str) else None
+
+
+def lock_environment(session: Session, env: str) -> None:
+    """Make the changes of ``env`` commit one at a time, in the order of their audit ids.
+
+    Readers follow an environment by its audit ids (a state's change id, ``state?since=``),
+    which only works if no change with a smaller id can commit after one with a larger id.
+    PostgreSQL hands out ids when rows are inserted, not when they commit, so two
+    transactions on different prompts of one environment could otherwise commit out of
+    order; this transaction-scoped advisory lock (released on commit or rollback) puts
+    them in line. SQLite needs nothing: its write transactions already run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"promptctl-env:{env}"})

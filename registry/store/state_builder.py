@@ -1,0 +1,141 @@
+"""The database's side of :mod:`promptctl.state`: rollout rows, what changed, released bundles.
+
+The state of an environment is read from its rollout rows plus, per prompt, the id of the
+audit event that last changed it. What changed since a change id is read from the audit
+table (an event per change, ids that only grow per environment; ``Rollouts`` writes the
+changes of one environment one at a time, see ``store.changes.lock_environment``). Bundles
+are assembled from the released content as stored (canonical JSON) without building model
+objects: a release is immutable and was validated when it was made, and this keeps a
+50,000-prompt environment's bundles a matter of seconds to build.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, tuple_
+from sqlmodel import Session, select
+
+from promptctl.canonical import canonical_json
+from promptctl.errors import NotFoundError
+from promptctl.store.snapshot_builder import change_id
+from promptctl.store.tables import ReleaseRecord, RolloutEvent, RolloutRecord
+
+__all__ = ["BATCH", "Served", "bundle_bytes", "change_id", "changed_since", "last_changes",
+           "served_rows"]
+
+BATCH = 300  # SQLite's variable limit, with room
+
+
+class Served(NamedTuple):
+    """What one prompt's rollout row serves."""
+
+    prompt: str
+    stable: str
+    canary: str | None
+    percent: int
+    stickiness: str
+
+    def versions(self) -> list[str]:
+        return [v for v in (self.stable, self.canary) if v]
+
+
+def served_rows(session: Session, env: str, names: Iterable[str] | None = None
+                ) -> list[Served]:
+    """The rollout rows of ``env`` that serve a version (all, or only ``names``)."""
+    columns = (RolloutRecord.prompt, RolloutRecord.stable, RolloutRecord.canary,
+               RolloutRecord.percent, RolloutRecord.stickiness)
+    stmt = select(*columns).where(RolloutRecord.env == env)
+    rows: list[Any] = []
+    if names is None:
+        rows = list(session.exec(stmt))
+    else:
+        wanted = sorted(set(names))
+        for start in range(0, len(wanted), BATCH):
+            rows += session.exec(stmt.where(RolloutRecord.prompt.in_(  # type: ignore[attr-defined]
+                wanted[start:start + BATCH])))
+    return [Served(p, s, c, int(pc or 0), st) for p, s, c, pc, st in rows if s is not None]
+
+
+def last_changes(session: Session, env: str, names: Iterable[str] | None = None
+                 ) -> dict[str, int]:
+    """Per prompt, the id of the audit event that last changed it in ``env``."""
+    stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
+            .where(RolloutEvent.env == env).group_by(RolloutEvent.prompt))
+    if names is None:
+        return {p: int(i) for p, i in session.exec(stmt)}
+    wanted, out = sorted(set(names)), {}
+    for start in range(0, len(wanted), BATCH):
+        batch = stmt.where(RolloutEvent.prompt.in_(wanted[start:start + BATCH]))  # type: ignore[attr-defined]
+        out.update({p: int(i) for p, i in session.exec(batch)})
+    return out
+
+
+def changed_since(session: Session, env: str, since: int, cap: int
+                  ) -> tuple[int, set[str]] | None:
+    """``(latest change id, prompts changed after since)``; None past ``cap`` events."""
+    stmt = (select(RolloutEvent.id, RolloutEvent.prompt)
+            .where(RolloutEvent.env == env, RolloutEvent.id > since)  # type: ignore[operator]
+            .order_by(RolloutEvent.id).limit(cap + 1))  # type: ignore[arg-type]
+    rows = list(session.exec(stmt))
+    if len(rows) > cap:
+        return None
+    return (max((int(i) for i, _ in rows), default=since), {p for _, p in rows})
+
+
+def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
+                 ) -> dict[tuple[str, str], bytes]:
+    """The canonical JSON of each ``(prompt, version)``'s bundle: the bytes its
+    fingerprint is the SHA-256 of (the same document as ``Bundle.to_dict()``)."""
+    prompts = _contents(session, {("prompt", n, v) for n, v in keys})
+    refs: set[tuple[str, str, str]] = set()
+    for content in prompts.values():
+        refs |= set(_refs(content))
+    pinned = _contents(session, refs)
+    out = {}
+    for (_, name, version), content in prompts.items():
+        parts = {key: pinned.get(key) for key in _refs(content)}
+        absent = [f"{k}/{n}@{v}" for (k, n, v), c in parts.items() if c is None]
+        if absent:
+            raise NotFoundError(f"prompt {name}@{version} pins {', '.join(absent)}, "
+                                "which is not released")
+        model = _ref(content["model"], "model")
+        index = _ref(content["index"], "index") if content.get("index") else None
+        out[(name, version)] = canonical_json({
+            "prompt": content, "model": parts[model],
+            "tools": [parts[_ref(t, "tool")] for t in content.get("tools") or []],
+            "index": parts[index] if index else None})
+    return out
+
+
+def _ref(text: str, kind: str) -> tuple[str, str, str]:
+    name, _, version = str(text).partition("@")
+    return (kind, name, version)
+
+
+def _refs(content: dict[str, Any]) -> list[tuple[str, str, str]]:
+    refs = [_ref(content["model"], "model")]
+    refs += [_ref(t, "tool") for t in content.get("tools") or []]
+    if content.get("index"):
+        refs.append(_ref(content["index"], "index"))
+    return refs
+
+
+def _contents(session: Session, keys: set[tuple[str, str, str]]
+              ) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The stored content of each released ``(kind, name, version)``; absent keys omitted."""
+    wanted = sorted(keys)
+    column = tuple_(ReleaseRecord.kind, ReleaseRecord.name, ReleaseRecord.version)
+    stmt = select(ReleaseRecord.kind, ReleaseRecord.name, ReleaseRecord.version,
+                  ReleaseRecord.content)
+    rows: list[Any] = []
+    if len(wanted) > 20 * BATCH:  # most of the registry: one scan beats many lookups
+        kinds = sorted({k for k, _, _ in wanted})
+        rows = [r for r in session.exec(stmt.where(ReleaseRecord.kind.in_(kinds)))  # type: ignore[attr-defined]
+                if (r[0], r[1], r[2]) in keys]
+    else:
+        for start in range(0, len(wanted), BATCH):
+            rows += session.exec(stmt.where(column.in_(wanted[start:start + BATCH])))
+    return {(k, n, v): json.loads(c) for k, n, v, c in rows}
