@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     import logging
     import socket
 
-    from UnleashClient import UnleashClient
+    from UnleashClient import UnleashClient  # type: ignore[attr-defined]
 
 __all__ = ["Registry", "ResolvedBundle"]
 
@@ -110,7 +110,8 @@ class _Server:
     def connection(self, timeout: float) -> http.client.HTTPConnection:
         client = self._client
         cls = client.HTTPSConnection if self._https else client.HTTPConnection
-        return cls(self._host, self._port, timeout=timeout)
+        conn: http.client.HTTPConnection = cls(self._host, self._port, timeout=timeout)
+        return conn
 
     def path(self, path: str) -> str:
         return self._prefix + path
@@ -216,6 +217,7 @@ class Registry:
         ctx = dict(context or {})
         if key is not None:
             ctx["userId"] = key
+        assert self._unleash is not None  # only called when an UnleashClient was given
         version, _ = resolve_version(self._unleash, self.env, name, ctx)
         return state.bundle_of(name, version) or state.resolve(name, key, context)
 
@@ -515,7 +517,7 @@ class Registry:
             streamed: bool | None = False
             try:
                 streamed = self._stream(server)
-            except (PromptctlError, ValueError, *server.errors) as exc:
+            except (PromptctlError, ValueError, *server.errors) as exc:  # type: ignore[misc]
                 _log().debug("event stream interrupted: %s", exc)
             if self._stop.is_set():
                 return
@@ -602,7 +604,7 @@ def _lines(response: http.client.HTTPResponse) -> Iterator[str]:
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """Parse Server-Sent Events into ``(event, data)`` pairs."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in lines:
         if not line:
             if data:

@@ -191,7 +191,8 @@ class ResolvedBundle:
 
     @property
     def output_schema(self) -> dict[str, Any] | None:
-        return self.bundle.data["prompt"].get("output_schema")
+        schema: dict[str, Any] | None = self.bundle.data["prompt"].get("output_schema")
+        return schema
 
     @property
     def variables(self) -> dict[str, Any]:

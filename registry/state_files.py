@@ -71,7 +71,7 @@ class StateFiles:
             lines = self.journal.read_bytes().split(b"\n")
         except OSError:
             return []
-        deltas = []
+        deltas: list[Mapping[str, Any]] = []
         for line in lines:
             try:
                 delta = json.loads(line)

@@ -127,7 +127,7 @@ async def delta_events(api: ApiState, env: str, since: int) -> AsyncIterator[byt
     while True:
         known = api.feed.current(env)
         fresh = api.snapshots.states.fresh(env, known)
-        state = fresh or await asyncio.to_thread(current_state, api, env, known)
+        state = fresh or await asyncio.to_thread(current_state, api, env, known)  # type: ignore[assignment]
         if state.change_id > last:
             delta = await asyncio.to_thread(api.snapshots.states.delta, env, last)
             yield _change(api, env, state.change_id, delta)

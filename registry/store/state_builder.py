@@ -47,7 +47,7 @@ def served_rows(session: Session, env: str, names: Iterable[str] | None = None
     """The rollout rows of ``env`` that serve a version (all, or only ``names``)."""
     columns = (RolloutRecord.prompt, RolloutRecord.stable, RolloutRecord.canary,
                RolloutRecord.percent, RolloutRecord.stickiness)
-    stmt = select(*columns).where(RolloutRecord.env == env)
+    stmt = select(*columns).where(RolloutRecord.env == env)  # type: ignore[call-overload]
     rows: list[Any] = []
     if names is None:
         rows = list(session.exec(stmt))
@@ -65,11 +65,11 @@ def last_changes(session: Session, env: str, names: Iterable[str] | None = None
     stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
             .where(RolloutEvent.env == env).group_by(RolloutEvent.prompt))
     if names is None:
-        return {p: int(i) for p, i in session.exec(stmt)}
+        return {p: int(i) for p, i in session.exec(stmt) if i is not None}
     wanted, out = sorted(set(names)), {}
     for start in range(0, len(wanted), BATCH):
         batch = stmt.where(RolloutEvent.prompt.in_(wanted[start:start + BATCH]))  # type: ignore[attr-defined]
-        out.update({p: int(i) for p, i in session.exec(batch)})
+        out.update({p: int(i) for p, i in session.exec(batch) if i is not None})
     return out
 
 
@@ -82,7 +82,8 @@ def changed_since(session: Session, env: str, since: int, cap: int
     rows = list(session.exec(stmt))
     if len(rows) > cap:
         return None
-    return (max((int(i) for i, _ in rows), default=since), {p for _, p in rows})
+    return (max((int(i) for i, _ in rows if i is not None), default=since),
+            {p for _, p in rows})
 
 
 def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
