@@ -325,20 +325,9 @@ class Snapshot:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a file."""
-        import tempfile  # only writers need it, not an app that reads a snapshot
+        from promptctl.atomic_file import write_atomically
 
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(self.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(Path(path), self.to_json())
 
 
 def snapshot_etag(env: str, change_id: int) -> str:

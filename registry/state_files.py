@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from promptctl.atomic_file import write_atomically
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore, Pack
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.state import State, entry_json, raw_fingerprints
@@ -88,7 +89,7 @@ class StateFiles:
         store.persist()
         entries = [(name, _locate(dict(entry), store) if isinstance(entry, dict)
                     else _locate_raw(entry, store)) for name, entry in state.raw_entries()]
-        _atomic_write(self.path, state.to_json(entries))
+        write_atomically(self.path, state.to_json(entries))
         with contextlib.suppress(FileNotFoundError):
             self.journal.unlink()
 
@@ -156,19 +157,3 @@ def load_state_file(path: str | os.PathLike[str],
         budget_bytes=budget_bytes)
     return files.load(store), store
 
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    """Temp file + fsync + rename: a crash never leaves half a file."""
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import (
@@ -24,41 +23,21 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from promptctl.api.params import (
+    CONTROL,
+    ENV_NAME,
+    MAX_ID,
+    PRINTABLE,
+    Caller,
+    EnvPath,
+    NamePath,
+    State,
+)
 from promptctl.api.snapshots import CachedSnapshot
 from promptctl.api.state import ApiState
-from promptctl.env_names import ENV_NAME_PATTERN
-from promptctl.model import NAME_CHARS
 from promptctl.tokens import ROLES, Principal
 
 router = APIRouter()
-
-# The core's name rules, anchored for JSON Schema and pydantic, where ``$`` ends the text
-ENV_NAME = f"^{ENV_NAME_PATTERN}$"
-NAME = f"^{NAME_CHARS}$"
-EnvPath = Annotated[str, Path(pattern=ENV_NAME, description="Environment name")]
-NamePath = Annotated[str, Path(pattern=NAME, description="Prompt name")]
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"  # no C0/C1 control characters, no DEL
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist
-
-
-async def api(request: Request) -> ApiState:
-    """Async so FastAPI does not hop to a worker thread just to read app state."""
-    return request.app.state.api  # type: ignore[no-any-return]
-
-
-async def principal(request: Request,
-                    authorization: Annotated[str | None, Header()] = None) -> Principal:
-    """The caller; answered from memory when the token was seen in the last seconds."""
-    authenticate = (await api(request)).authenticate
-    cached = authenticate.cached(authorization)
-    if cached is not None:
-        return cached
-    return await asyncio.to_thread(authenticate, authorization)
-
-
-State = Annotated[ApiState, Depends(api)]
-Caller = Annotated[Principal, Depends(principal)]
 
 
 class _Body(BaseModel):

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from promptctl.api.routes import MAX_ID, Caller, EnvPath, State
+from promptctl.api.params import MAX_ID, Caller, EnvPath, State
 from promptctl.api.state import ApiState
 from promptctl.errors import ValidationError
 from promptctl.state import STATE_MEDIA_TYPE, state_etag

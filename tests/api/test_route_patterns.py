@@ -8,7 +8,7 @@ import pytest
 from pydantic import Field, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
-from promptctl.api.routes import ENV_NAME, NAME
+from promptctl.api.params import ENV_NAME, NAME
 from promptctl.env_names import env_name_problem
 from promptctl.model import NAME_RE
 
