@@ -29,13 +29,13 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from mmh3 import hash as _mmh3
 
 from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout
 from promptctl.errors import NotFoundError, ValidationError
-from promptctl.snapshot import ReleasedBundle, ResolvedBundle, snapshot_etag
+from promptctl.snapshot import ReleasedBundle, ResolvedBundle, _Rollout, snapshot_etag
 
 __all__ = ["STATE_FORMAT", "STATE_MEDIA_TYPE", "BundleSource", "State",
            "delta_doc", "entry_json", "state_etag"]
@@ -49,14 +49,6 @@ class BundleSource(Protocol):
     """Where a state finds the bundle a fingerprint names (verified, parsed lazily)."""
 
     def bundle(self, fingerprint: str, where: Any = None) -> ReleasedBundle: ...
-
-
-class _Rollout(NamedTuple):
-    stable: ResolvedBundle
-    canary: ResolvedBundle | None
-    percent: int
-    stickiness: str
-    by_user_id: bool  # default stickiness: a plain key is the userId (the fast path)
 
 
 def state_etag(env: str, change_id: int) -> str:
@@ -208,13 +200,13 @@ class State:
         rollout = self._compiled.get(name)
         if rollout is None:
             rollout = self._compile(name)
-        canary = rollout[1]
+        canary = rollout[2]  # (name, stable, canary, percent, stickiness, by_user_id)
         if canary is None:
-            return rollout[0]
-        if context is None and key and rollout[4]:
+            return rollout[1]
+        if context is None and key and rollout[5]:
             # bucketing.normalized_hash(str(key), name) <= percent, inlined (the hot path):
             # the same as in_rollout() with {"userId": key}, minus building a dict.
-            return canary if _mmh3(f"{name}:{key}", 0, False) % 100 < rollout[2] else rollout[0]
+            return canary if _mmh3(f"{name}:{key}", 0, False) % 100 < rollout[3] else rollout[1]
         ctx = dict(context or {})
         if key is not None:
             ctx["userId"] = key
@@ -252,7 +244,7 @@ class State:
 
         canary = entry.get("canary")
         stickiness = entry.get("stickiness") or DEFAULT_STICKINESS
-        return _Rollout(stable=bundle(entry["stable"], "stable"),
+        return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
                         canary=bundle(canary, "canary") if canary else None,
                         percent=int(entry.get("percent") or 0), stickiness=stickiness,
                         by_user_id=stickiness == DEFAULT_STICKINESS)
@@ -367,14 +359,15 @@ def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     return header, entries
 
 
-_FINGERPRINT_OBJECT = re.compile(rb'"fingerprints":\{([^{}]*)\}')
-_FINGERPRINT = re.compile(rb':"([0-9a-f]{64})"')
+_FINGERPRINT_OBJECT = rb'"fingerprints":\{([^{}]*)\}'
+_FINGERPRINT = rb':"([0-9a-f]{64})"'
 
 
 def raw_fingerprints(raw: bytes) -> list[str]:
-    """The fingerprints a raw entry line lists (its served versions'), without parsing it."""
-    match = _FINGERPRINT_OBJECT.search(raw)
-    return [fp.decode() for fp in _FINGERPRINT.findall(match.group(1))] if match else []
+    """The fingerprints a raw entry line lists (its served versions'), without parsing it
+    (``re`` caches the compiled patterns; compiling them at import would cost every app)."""
+    match = re.search(_FINGERPRINT_OBJECT, raw)
+    return [fp.decode() for fp in re.findall(_FINGERPRINT, match.group(1))] if match else []
 
 
 def state_from_snapshot(doc: Mapping[str, Any], store: Any) -> State:
