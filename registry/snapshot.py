@@ -209,6 +209,14 @@ class ResolvedBundle:
                 "fingerprint": self.fingerprint, "env": self.env,
                 "model": f"{self.provider}/{self.model}", "change_id": self.change_id}
 
+    def span_attributes(self) -> dict[str, Any]:
+        """OpenTelemetry attributes of a call made with this bundle: the GenAI semantic
+        conventions' names where they define one, ``promptctl.*`` for the rest
+        (:mod:`promptctl.span_attributes`)."""
+        from promptctl.span_attributes import span_attributes
+
+        return span_attributes(self)
+
     @cached_property
     def json(self) -> bytes:
         """:meth:`to_dict` serialised once: a bundle is immutable, so the bytes are too."""
