@@ -91,6 +91,11 @@ class PermissionDenied(PromptctlError):
     """Valid credentials that are not allowed to do this."""
 
 
+class TargetingKeyMissing(UsageError):
+    """A percentage rollout was evaluated without a key to bucket (OpenFeature's
+    ``TARGETING_KEY_MISSING``)."""
+
+
 class ErrorMapping(NamedTuple):
     code: str  # on the wire: the ``error`` field of an HTTP error body
     exit_code: int
@@ -115,6 +120,7 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
     AuthError: ErrorMapping("auth", exit_code=2, http_status=401),
     PermissionDenied: ErrorMapping("permission_denied", exit_code=2, http_status=403),
     PromptctlError: ErrorMapping("error", exit_code=2, http_status=400),
+    TargetingKeyMissing: ErrorMapping("targeting_key_missing", exit_code=2, http_status=400),
 }
 for _cls, _mapping in ERROR_TABLE.items():
     _cls.code = _mapping.code

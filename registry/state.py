@@ -213,6 +213,11 @@ class State:
         hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
         return canary if hit else rollout.stable
 
+    def rollout(self, name: str) -> _Rollout:
+        """The compiled rollout of ``name`` (stable, canary, percent, stickiness);
+        ``NotFoundError`` when it has none here."""
+        return self._compiled.get(name) or self._compile(name)
+
     def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
         """The bundle of ``name@version`` if it is live (stable or canary) here."""
         if name not in self._entries:
