@@ -55,6 +55,9 @@ class Limits:
     max_delta_events: int = 10_000
     """Most audit events one delta is built from; a reader further behind gets the full
     state."""
+    max_ofrep_bulk_flags: int = 1000
+    """Most prompts one OFREP bulk evaluation answers for (each value is a whole bundle);
+    a larger environment is evaluated flag by flag."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""
