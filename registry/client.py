@@ -34,7 +34,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     import socket
 
     from UnleashClient import UnleashClient  # type: ignore[attr-defined]
+
+    from promptctl.session_pins import SessionPins
 
 __all__ = ["Registry", "ResolvedBundle"]
 
@@ -146,14 +148,17 @@ class Registry:
                  fallback_path: str | os.PathLike[str] | None = None, *,
                  timeout: float = 5.0, poll_interval: float = 5.0,
                  unleash: UnleashClient | None = None, snapshot: Snapshot | None = None,
-                 state: State | None = None, bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES
-                 ) -> None:
+                 state: State | None = None, bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES,
+                 session_ttl: float | None = None, max_sessions: int | None = None,
+                 pin_through_rollback: bool = False) -> None:
         """Configure only: no I/O and no thread until :meth:`start`.
 
         ``state`` (or a format-1 ``snapshot``) makes an offline registry that evaluates it
         and never connects (``url`` is then None); :meth:`from_snapshot` builds one from
         files. ``bundle_cache_bytes`` bounds the bundles kept in memory that the state no
         longer serves (kept for a rollback); served bundles are always kept.
+        ``session_ttl``, ``max_sessions`` and ``pin_through_rollback`` configure the session
+        pins of ``get(..., session=...)`` (:mod:`promptctl.session_pins`).
         """
         if snapshot is not None and state is None:
             state = state_from_snapshot(snapshot.doc, BundleStore(budget_bytes=bundle_cache_bytes))
@@ -165,6 +170,8 @@ class Registry:
         self.poll_interval = poll_interval
         self.bundle_cache_bytes = bundle_cache_bytes
         self._unleash = unleash
+        self._pin_options = (session_ttl, max_sessions, pin_through_rollback)
+        self._pins: SessionPins | None = None  # made on the first get() with a session
         self._server = _Server(self.url, token, timeout) if url is not None else None
         self._state: State | None = None
         self._set_state(state)
@@ -197,15 +204,39 @@ class Registry:
     # -- the hot path -------------------------------------------------------------------------
 
     def get(self, name: str, key: object = None,
-            context: Mapping[str, object] | None = None) -> ResolvedBundle:
+            context: Mapping[str, object] | None = None, session: object = None
+            ) -> ResolvedBundle:
         """The bundle of prompt ``name`` for ``key`` (a userId) or an Unleash-style
-        ``context`` (``userId``, ``sessionId``, ``properties``) in this environment."""
+        ``context`` (``userId``, ``sessionId``, ``properties``) in this environment.
+
+        With ``session`` (a conversation id), the bundle the session got first, for as long
+        as it lasts (:mod:`promptctl.session_pins`); with no key nor context, the session
+        is also what the rollout buckets on (as a ``sessionId``)."""
         state = self._state
         if state is None:
             raise _not_started()
+        if session is not None:
+            return self._pinned(name, key, context, session)
         if self._unleash is not None:
             return self._via_unleash(state, name, key, context)
         return state.resolve(name, key, context)
+
+    def _pinned(self, name: str, key: object, context: Mapping[str, object] | None,
+                session: object) -> ResolvedBundle:
+        state = self._state
+        if state is None:
+            raise _not_started()
+        if self._pins is None:
+            from promptctl.session_pins import SessionPins
+
+            ttl, most, through = self._pin_options
+            self._pins = SessionPins(ttl, most, through_rollback=through)
+        if key is None and context is None:
+            context = {"sessionId": str(session)}
+        if self._unleash is not None:
+            return self._pins.get(state, name, key, context, session,
+                                  lambda n, k, c: self._via_unleash(state, n, k, c))
+        return self._pins.get(state, name, key, context, session, state.resolve)
 
     def _via_unleash(self, state: State, name: str, key: object,
                      context: Mapping[str, object] | None) -> ResolvedBundle:
@@ -226,7 +257,7 @@ class Registry:
         shadowing the method above: one call less on the hot path, same answers)."""
         self._state = state
         if state is not None and self._unleash is None:
-            self.get = state.resolve  # type: ignore[method-assign]
+            self.get = _fast_get(state.resolve, self._pinned)  # type: ignore[method-assign]
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -574,6 +605,19 @@ class Registry:
             except PromptctlError as exc:
                 _log().debug("cannot apply change %d: %s", announced, exc.message)
         self._refresh(server, announced)
+
+
+def _fast_get(resolve: Callable[..., ResolvedBundle], pinned: Callable[..., ResolvedBundle]
+              ) -> Callable[..., ResolvedBundle]:
+    """``Registry.get`` for a held state: ``resolve`` itself unless a session is given
+    (one test more than calling ``resolve`` directly; bench/resolve.py keeps it honest)."""
+    def get(name: str, key: object = None, context: Mapping[str, object] | None = None,
+            session: object = None) -> ResolvedBundle:
+        if session is None:
+            return resolve(name, key, context)
+        return pinned(name, key, context, session)
+
+    return get
 
 
 def _not_started() -> UsageError:

@@ -58,6 +58,11 @@ class Limits:
     max_ofrep_bulk_flags: int = 1000
     """Most prompts one OFREP bulk evaluation answers for (each value is a whole bundle);
     a larger environment is evaluated flag by flag."""
+    # SDK
+    session_pin_ttl_seconds: float = 3600.0
+    """How long a session pin (``reg.get(..., session=...)``) lasts unused (seconds)."""
+    max_session_pins: int = 100_000
+    """Most session pins one ``Registry`` holds; the least recently used go first."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

@@ -35,6 +35,7 @@ from promptctl.store.state_builder import (
     change_id,
     changed_since,
     last_changes,
+    last_rollbacks,
     served_rows,
 )
 
@@ -118,9 +119,11 @@ class StateCache:
             current = change_id(session, env)  # read first: a later change only adds
             rows = served_rows(session, env)
             last = last_changes(session, env)
+            rolled_back = last_rollbacks(session, env)
             self._add_bundles(session, rows)
         entries: dict[str, bytes | dict[str, Any]] = {
-            row.prompt: self._entry(row, last.get(row.prompt, current)) for row in rows}
+            row.prompt: self._entry(row, last.get(row.prompt, current),
+                                    rolled_back.get(row.prompt)) for row in rows}
         return State(env, current, entries, self.bundles)
 
     def _catch_up(self, env: str, entry: _Env) -> None:
@@ -135,9 +138,10 @@ class StateCache:
                 return
             rows = {row.prompt: row for row in served_rows(session, env, names)}
             last = last_changes(session, env, names)
+            rolled_back = last_rollbacks(session, env, names)
             self._add_bundles(session, rows.values())
-        changes = {name: self._entry(rows[name], last.get(name, latest)) if name in rows
-                   else None for name in sorted(names)}
+        changes = {name: self._entry(rows[name], last.get(name, latest), rolled_back.get(name))
+                   if name in rows else None for name in sorted(names)}
         brought = [_brought_in(state.entry(name), new) for name, new in changes.items()]
         state.apply(delta_doc(env, state.change_id, latest, changes))
         entry.log_ids += [latest] * len(changes)
@@ -152,11 +156,14 @@ class StateCache:
             self._added_since_retain = 0
             self.bundles.retain(self._served())
 
-    def _entry(self, row: Served, last: int) -> dict[str, Any]:
-        return {"stable": row.stable, "canary": row.canary, "percent": row.percent,
-                "stickiness": row.stickiness, "change_id": last,
-                "fingerprints": {v: self._fingerprints[(row.prompt, v)]
-                                 for v in row.versions()}}
+    def _entry(self, row: Served, last: int, rolled_back: int | None = None) -> dict[str, Any]:
+        entry = {"stable": row.stable, "canary": row.canary, "percent": row.percent,
+                 "stickiness": row.stickiness, "change_id": last,
+                 "fingerprints": {v: self._fingerprints[(row.prompt, v)]
+                                  for v in row.versions()}}
+        if rolled_back is not None:  # only prompts ever rolled back: the SDK's session pins
+            entry["rolled_back_at"] = rolled_back
+        return entry
 
     def _add_bundles(self, session: Any, rows: Iterable[Served]) -> None:
         """Compute the bundles of the versions ``rows`` serve that are not known yet."""

@@ -92,7 +92,7 @@ class PromptctlProvider(AbstractProvider):
 
         def pinned(name: str, key: object, context: Mapping[str, object] | None
                    ) -> ResolvedBundle:
-            return self.registry.get(name, key, context, session=session)  # type: ignore[call-arg]
+            return self.registry.get(name, key, context, session=session)
 
         return pinned
 

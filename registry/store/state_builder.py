@@ -24,7 +24,7 @@ from promptctl.store.snapshot_builder import change_id
 from promptctl.store.tables import ReleaseRecord, RolloutEvent, RolloutRecord
 
 __all__ = ["BATCH", "Served", "bundle_bytes", "change_id", "changed_since", "last_changes",
-           "served_rows"]
+           "last_rollbacks", "served_rows"]
 
 BATCH = 300  # SQLite's variable limit, with room
 
@@ -64,6 +64,22 @@ def last_changes(session: Session, env: str, names: Iterable[str] | None = None
     """Per prompt, the id of the audit event that last changed it in ``env``."""
     stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
             .where(RolloutEvent.env == env).group_by(RolloutEvent.prompt))
+    if names is None:
+        return {p: int(i) for p, i in session.exec(stmt) if i is not None}
+    wanted, out = sorted(set(names)), {}
+    for start in range(0, len(wanted), BATCH):
+        batch = stmt.where(RolloutEvent.prompt.in_(wanted[start:start + BATCH]))  # type: ignore[attr-defined]
+        out.update({p: int(i) for p, i in session.exec(batch) if i is not None})
+    return out
+
+
+def last_rollbacks(session: Session, env: str, names: Iterable[str] | None = None
+                   ) -> dict[str, int]:
+    """Per prompt that was ever rolled back in ``env``, the id of its latest rollback (the
+    SDK releases the session pins taken before it)."""
+    stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
+            .where(RolloutEvent.env == env, RolloutEvent.action == "rollback")
+            .group_by(RolloutEvent.prompt))
     if names is None:
         return {p: int(i) for p, i in session.exec(stmt) if i is not None}
     wanted, out = sorted(set(names)), {}
