@@ -58,7 +58,7 @@ class Limits:
     max_ofrep_bulk_flags: int = 1000
     """Most prompts one OFREP bulk evaluation answers for (each value is a whole bundle);
     a larger environment is evaluated flag by flag."""
-    # SDK
+    # SDK (defaults of Registry(session_ttl=, max_sessions=); the SDK reads no config file)
     session_pin_ttl_seconds: float = 3600.0
     """How long a session pin (``reg.get(..., session=...)``) lasts unused (seconds)."""
     max_session_pins: int = 100_000
