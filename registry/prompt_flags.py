@@ -124,8 +124,9 @@ def evaluate(state: State, key: str, targeting_key: str | None = None,
     name = prompt_name(key)
     rollout = state.rollout(name)
     lookup, context = lookup_args(targeting_key, attributes)
-    if rollout.canary is None:
-        return FlagEvaluation(key, rollout.stable, "STATIC")
+    if rollout.canary is None:  # one version served (a given resolve may still pin another)
+        bundle = rollout.stable if resolve is None else resolve(name, lookup, context)
+        return FlagEvaluation(key, bundle, "STATIC")
     if rollout.stickiness == DEFAULT_STICKINESS and not lookup and \
             not (context or {}).get("sessionId"):
         raise TargetingKeyMissing(f"{key} is split between {rollout.stable.version} and "

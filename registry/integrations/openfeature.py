@@ -77,6 +77,8 @@ class PromptctlProvider(AbstractProvider):
         context = evaluation_context or EvaluationContext()
         attributes = dict(context.attributes)
         session = attributes.pop(SESSION_ATTRIBUTE, None)
+        if session not in (None, "") and not context.targeting_key:
+            attributes.setdefault("sessionId", str(session))  # as reg.get(name, session=S)
         try:
             found = evaluate(self.registry.snapshot, flag_key, context.targeting_key,
                              attributes, self._resolver(session))

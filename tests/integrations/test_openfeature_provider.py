@@ -123,3 +123,25 @@ def test_a_context_attribute_that_cannot_target_is_invalid_context(
 
 def test_the_provider_names_itself_and_its_environment(split: Registry) -> None:
     assert PromptctlProvider(split).get_metadata().name == "promptctl (production)"
+
+
+def test_a_promptctl_session_attribute_pins_the_conversation(client: OpenFeatureClient,
+                                                             split: Registry) -> None:
+    from tests.test_session_pins import change
+
+    def version(user: str, session: str) -> str:
+        details = client.get_object_details(
+            "prompt.support", {}, EvaluationContext(user, {"promptctl.session": session}))
+        assert details.error_code is None, details.error_message
+        return str(details.flag_metadata["version"])
+
+    started = {f"c{i}": version(f"user-{i}", f"c{i}") for i in range(100)}
+    assert set(started.values()) == {"1.0.0", "1.1.0"}
+    change(split, stable="1.1.0", canary=None, percent=0)  # the canary is promoted
+    assert {s: version("someone-else", s) for s in started} == started
+    assert version("someone-else", "a-new-conversation") == "1.1.0"
+    # with no targeting key, the session is what the canary buckets on, as in the SDK
+    change(split, canary="1.0.0", percent=50)
+    alone = client.get_object_details(
+        "prompt.support", {}, EvaluationContext(attributes={"promptctl.session": "solo"}))
+    assert alone.variant == split.get("support", session="solo").variant
