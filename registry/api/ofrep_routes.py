@@ -31,7 +31,14 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from promptctl.api.params import Caller, State
 from promptctl.api.state import ApiState
 from promptctl.api.state_routes import current_state
-from promptctl.errors import NotFoundError, PermissionDenied, PromptctlError, UsageError
+from promptctl.env_names import env_name_problem
+from promptctl.errors import (
+    NotFoundError,
+    PermissionDenied,
+    PromptctlError,
+    UsageError,
+    ValidationError,
+)
 from promptctl.prompt_flags import FlagEvaluation, evaluate, flag_key, openfeature_code
 from promptctl.state import State as EnvState
 from promptctl.tokens import Principal
@@ -157,9 +164,9 @@ async def _state(api: ApiState, caller: Principal, context: dict[str, Any], key:
         raise OfrepError(400, "INVALID_CONTEXT", UsageError(
             "this token is scoped to no environment: name one in the context attribute "
             "'env'"), key)
-    if not isinstance(env, str):
-        raise OfrepError(400, "INVALID_CONTEXT", UsageError("context.env must be a string"),
-                         key)
+    problem = env_name_problem(env)
+    if problem:  # checked before any lookup: the database never sees a malformed name
+        raise OfrepError(400, "INVALID_CONTEXT", UsageError(f"context.env: {problem}"), key)
     try:
         caller.require("reader", env)
     except PermissionDenied as exc:
@@ -169,7 +176,7 @@ async def _state(api: ApiState, caller: Principal, context: dict[str, Any], key:
         return fresh
     try:
         return await asyncio.to_thread(current_state, api, env)
-    except NotFoundError as exc:
+    except (NotFoundError, UsageError, ValidationError) as exc:  # no such (or no valid) env
         raise OfrepError(400, "INVALID_CONTEXT", exc, key) from None
 
 
