@@ -21,6 +21,7 @@ also plain functions (:func:`openai_chat_body`, :func:`openai_responses_body`,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -87,7 +88,7 @@ def openai_responses_body(text: str | None = "ok",
             "status": "completed", "model": model, "output": output,
             "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
             "usage": {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15,
-                      "input_tokens_details": {"cached_tokens": 0},
+                      "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                       "output_tokens_details": {"reasoning_tokens": 0}}}
 
 
@@ -129,6 +130,7 @@ class VendorWire:
         self.requests: list[Recorded] = []
         self._script: dict[str, deque[Answer]] = {path: deque() for path in PATHS}
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -202,13 +204,16 @@ class VendorWire:
                 self._send(answer.status, payload, answer.headers)
 
             def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+                if wire._closed.is_set():
+                    return
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)  # a client that timed out has hung up
 
         return Handler
 
@@ -217,6 +222,7 @@ class VendorWire:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._closed.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

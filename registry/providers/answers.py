@@ -28,8 +28,8 @@ class ToolCall(NamedTuple):
 
 
 class ParsedOutput(NamedTuple):
-    """What the model answered. ``data`` is the JSON answer when the prompt has an
-    ``output_schema`` (validated), else ``None``; ``text`` is the answer's text."""
+    """What the model answered. ``data`` is the JSON answer, validated, when the prompt has
+    an ``output_schema`` and this is a final answer (no tool calls), else ``None``."""
 
     api: str  # "openai" | "openai_responses" | "anthropic"
     text: str | None
@@ -141,8 +141,8 @@ def check_text(spec: CallSpec, entry: dict[str, Any], raw: _Raw) -> Any:
     """The JSON answer, validated; ``None`` when the prompt has no ``output_schema``."""
     if raw.refusal:
         raise OutputError(f"the model refused: {raw.refusal}"[:300])
-    if not spec.output_schema or (raw.text is None and raw.calls):
-        return None
+    if not spec.output_schema or raw.calls:
+        return None  # a tool turn: its text is commentary, the JSON answer comes later
     if raw.text is None:
         raise InvalidJSONOutput(f"{spec.name}: the answer has no text, and output_schema asks "
                                 "for JSON")
@@ -208,7 +208,7 @@ def check(spec: CallSpec, entry: dict[str, Any], response: Any) -> OutputCheck:
         except OutputError as exc:
             tool_ok, first = False, exc
     schema_ok: bool | None = None
-    if spec.output_schema and not (raw.text is None and raw.calls):
+    if spec.output_schema and not raw.calls:
         try:
             check_text(spec, entry, raw)
             schema_ok = True
