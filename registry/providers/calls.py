@@ -82,7 +82,7 @@ def openai_chat(spec: CallSpec, messages: Sequence[Message]) -> dict[str, Any]:
 
 def _with_messages(base: Mapping[str, Any], messages: Sequence[Message]) -> dict[str, Any]:
     kwargs = dict(base)
-    kwargs["messages"] = [{"role": m["role"], "content": m["content"]} for m in messages]
+    kwargs["messages"] = [dict(m) for m in messages]  # every key (name, tool_call_id...)
     return kwargs
 
 

@@ -25,6 +25,11 @@ def anthropic_layout(messages: Sequence[Message]) -> tuple[str | None, list[dict
         role = message["role"]
         if role == "system":
             continue
+        extra = sorted(set(message) - {"role", "content"})
+        if extra:
+            raise CallArgsError(f"anthropic messages have only role and content; a {role} "
+                                f"message has {', '.join(extra)}",
+                                detail={"role": role, "provider": "anthropic"})
         if role not in TURN_ROLES:
             raise CallArgsError(f"anthropic has no {role!r} message role; use user or "
                                 "assistant", detail={"role": role, "provider": "anthropic"})
@@ -51,5 +56,5 @@ def responses_layout(messages: Sequence[Message]) -> tuple[str | None, list[dict
     while lead < len(messages) and messages[lead]["role"] == "system":
         lead += 1
     instructions = "\n\n".join(str(m["content"]) for m in messages[:lead]) or None
-    items = [{"role": m["role"], "content": m["content"]} for m in messages[lead:]]
+    items = [dict(m) for m in messages[lead:]]
     return instructions, items

@@ -91,6 +91,14 @@ def test_anthropic_refuses_messages_it_cannot_take(messages: list[dict[str, str]
         calls.anthropic(spec("anthropic"), messages)
 
 
+def test_message_keys_beyond_role_and_content_are_kept_or_refused_never_dropped() -> None:
+    named = [*CONVERSATION, {"role": "user", "content": "Q4", "name": "ann"}]
+    assert calls.openai_chat(spec(), named)["messages"][-1] == named[-1]
+    assert calls.openai_responses(spec(), named)["input"][-1] == named[-1]
+    with pytest.raises(CallArgsError, match="a user message has name"):
+        calls.anthropic(spec("anthropic"), named)
+
+
 def test_anthropic_requires_max_tokens() -> None:
     with pytest.raises(CallArgsError, match="requires max_tokens"):
         calls.anthropic(spec("anthropic", params={"stop": "x"}), CONVERSATION)
