@@ -91,9 +91,47 @@ class PermissionDenied(PromptctlError):
     """Valid credentials that are not allowed to do this."""
 
 
+# --- OpenFeature / OFREP ---
+
+
 class TargetingKeyMissing(UsageError):
     """A percentage rollout was evaluated without a key to bucket (OpenFeature's
     ``TARGETING_KEY_MISSING``)."""
+
+
+# --- provider call arguments and parsed answers ---
+
+
+class CallArgsError(ValidationError):
+    """A bundle cannot be turned into the call arguments of a provider's API."""
+
+
+class UnsupportedParam(CallArgsError):
+    """A model param the target provider's API does not accept (never dropped silently)."""
+
+
+class ProviderMismatch(CallArgsError):
+    """The bundle's model belongs to another provider than the API asked for."""
+
+
+class OutputError(ValidationError):
+    """A model's answer that is not what the bundle asked for, or not a known response."""
+
+
+class InvalidJSONOutput(OutputError):
+    """The answer should be JSON (the prompt has an ``output_schema``) and is not."""
+
+
+class OutputSchemaViolation(OutputError):
+    """The answer is JSON that breaks the prompt's ``output_schema``."""
+
+
+class UnknownToolCall(OutputError):
+    """The model called a tool the bundle does not define."""
+
+
+class InvalidToolArguments(OutputError):
+    """A tool call whose arguments are not JSON or break the tool's ``parameters``."""
 
 
 class ErrorMapping(NamedTuple):
@@ -120,6 +158,17 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
     AuthError: ErrorMapping("auth", exit_code=2, http_status=401),
     PermissionDenied: ErrorMapping("permission_denied", exit_code=2, http_status=403),
     PromptctlError: ErrorMapping("error", exit_code=2, http_status=400),
+    # --- provider call arguments and parsed answers ---
+    CallArgsError: ErrorMapping("call_args", exit_code=2, http_status=422),
+    UnsupportedParam: ErrorMapping("unsupported_param", exit_code=2, http_status=422),
+    ProviderMismatch: ErrorMapping("provider_mismatch", exit_code=2, http_status=422),
+    OutputError: ErrorMapping("invalid_output", exit_code=2, http_status=422),
+    InvalidJSONOutput: ErrorMapping("invalid_json_output", exit_code=2, http_status=422),
+    OutputSchemaViolation: ErrorMapping("output_schema_violation", exit_code=2,
+                                        http_status=422),
+    UnknownToolCall: ErrorMapping("unknown_tool_call", exit_code=2, http_status=422),
+    InvalidToolArguments: ErrorMapping("invalid_tool_arguments", exit_code=2, http_status=422),
+    # --- OpenFeature / OFREP ---
     TargetingKeyMissing: ErrorMapping("targeting_key_missing", exit_code=2, http_status=400),
 }
 for _cls, _mapping in ERROR_TABLE.items():

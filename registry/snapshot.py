@@ -29,6 +29,7 @@ from promptctl.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # loaded on the first render() only
     from promptctl.model import Prompt
+    from promptctl.providers.answers import OutputCheck, ParsedOutput
 
 __all__ = ["SNAPSHOT_FORMAT", "ReleasedBundle", "ResolvedBundle", "Snapshot", "snapshot_etag"]
 
@@ -216,6 +217,46 @@ class ResolvedBundle:
         from promptctl.span_attributes import span_attributes
 
         return span_attributes(self)
+
+    # --- provider call arguments (promptctl.providers: no vendor SDK is imported) ---
+
+    def openai(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``OpenAI().chat.completions.create(**kwargs)``."""
+        return self._call_kwargs("openai", values)
+
+    def openai_responses(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``OpenAI().responses.create(**kwargs)``."""
+        return self._call_kwargs("openai_responses", values)
+
+    def anthropic(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``Anthropic().messages.create(**kwargs)``."""
+        return self._call_kwargs("anthropic", values)
+
+    def litellm(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``litellm.completion(**kwargs)``."""
+        return self._call_kwargs("litellm", values)
+
+    def _call_kwargs(self, api: str, values: dict[str, Any]) -> dict[str, Any]:
+        from promptctl.providers.calls import call_kwargs
+
+        return call_kwargs(api, self.bundle, self.bundle.render(**values))
+
+    def parse(self, response: Any) -> ParsedOutput:
+        """The answer's text or validated JSON and its validated tool calls; raises an
+        ``OutputError`` subclass on invalid output."""
+        from promptctl.providers.answers import parse
+        from promptctl.providers.calls import cached
+
+        entry = cached(self.bundle)
+        return parse(entry["spec"], entry, response)
+
+    def check_output(self, response: Any) -> OutputCheck:
+        """``schema_valid`` / ``tool_args_valid`` of an answer, for outcome counters."""
+        from promptctl.providers.answers import check
+        from promptctl.providers.calls import cached
+
+        entry = cached(self.bundle)
+        return check(entry["spec"], entry, response)
 
     @cached_property
     def json(self) -> bytes:
