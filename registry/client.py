@@ -34,7 +34,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -257,7 +257,8 @@ class Registry:
         shadowing the method above: one call less on the hot path, same answers)."""
         self._state = state
         if state is not None and self._unleash is None:
-            self.get = _fast_get(state.resolve, self._pinned)  # type: ignore[method-assign]
+            state.pinned = self._pinned  # get(..., session=S) lands here
+            self.get = state.resolve  # type: ignore[method-assign]
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -605,19 +606,6 @@ class Registry:
             except PromptctlError as exc:
                 _log().debug("cannot apply change %d: %s", announced, exc.message)
         self._refresh(server, announced)
-
-
-def _fast_get(resolve: Callable[..., ResolvedBundle], pinned: Callable[..., ResolvedBundle]
-              ) -> Callable[..., ResolvedBundle]:
-    """``Registry.get`` for a held state: ``resolve`` itself unless a session is given
-    (one test more than calling ``resolve`` directly; bench/resolve.py keeps it honest)."""
-    def get(name: str, key: object = None, context: Mapping[str, object] | None = None,
-            session: object = None) -> ResolvedBundle:
-        if session is None:
-            return resolve(name, key, context)
-        return pinned(name, key, context, session)
-
-    return get
 
 
 def _not_started() -> UsageError:

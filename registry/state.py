@@ -28,13 +28,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from mmh3 import hash as _mmh3
 
 from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout
-from promptctl.errors import NotFoundError, ValidationError
+from promptctl.errors import NotFoundError, UsageError, ValidationError
 from promptctl.snapshot import ReleasedBundle, ResolvedBundle, _Rollout, snapshot_etag
 
 __all__ = ["STATE_FORMAT", "STATE_MEDIA_TYPE", "BundleSource", "State",
@@ -101,6 +101,8 @@ class State:
         self._compiled: dict[str, _Rollout] = {}
         self._bundles = bundles
         self._lock = threading.Lock()  # writers and first compiles; never the hot path
+        self.pinned: Callable[[str, object, Mapping[str, object] | None, object],
+                              ResolvedBundle] = _no_pins
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -195,8 +197,13 @@ class State:
     # -- evaluating ---------------------------------------------------------------------------
 
     def resolve(self, name: str, key: object = None,
-                context: Mapping[str, object] | None = None) -> ResolvedBundle:
-        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout."""
+                context: Mapping[str, object] | None = None, session: object = None
+                ) -> ResolvedBundle:
+        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout;
+        with ``session``, the one the SDK pinned to it (``pinned``, set by the Registry
+        holding this state: see :mod:`promptctl.session_pins`)."""
+        if session is not None:
+            return self.pinned(name, key, context, session)
         rollout = self._compiled.get(name)
         if rollout is None:
             rollout = self._compile(name)
@@ -317,6 +324,11 @@ class State:
                  (raw if isinstance(raw, bytes) else entry_json(raw))
                  for name, raw in sorted(items, key=lambda item: item[0])]
         return head[:-1] + b',"prompts":{\n' + b",\n".join(lines) + b"\n}}"
+
+
+def _no_pins(name: str, key: object, context: Mapping[str, object] | None,
+             session: object) -> ResolvedBundle:
+    raise UsageError("session pins belong to the SDK: use Registry.get(..., session=...)")
 
 
 def _served(entry: Mapping[str, Any]) -> dict[str, str]:

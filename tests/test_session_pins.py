@@ -161,3 +161,15 @@ def test_an_sdk_following_a_server_keeps_pins_through_canary_changes_not_a_rollb
         assert wait_until(lambda: reg.snapshot.entry("support")["canary"] is None, 5)
         assert reg.snapshot.entry("support")["rolled_back_at"] == reg.change_id
         assert reg.get("support", key="other", session=session).version == "1.0.0"
+
+
+def test_a_state_no_registry_holds_refuses_a_session_with_a_clear_error() -> None:
+    """The server evaluates states too; pins are the SDK's, so a state on its own says so."""
+    from promptctl.bundle_store import BundleStore
+    from promptctl.state import state_from_snapshot
+    from tests.runtime_fixtures import snapshot_doc
+
+    state = state_from_snapshot(snapshot_doc(30), BundleStore())
+    with pytest.raises(UsageError, match=r"Registry.get\(\.\.\., session=\.\.\.\)"):
+        state.resolve("support", "u", None, session="s")
+    assert state.resolve("support", "u").version in ("1.0.0", "1.1.0")
