@@ -21,7 +21,7 @@ NOT_FOR_HELP = ("sqlalchemy", "sqlmodel", "alembic", "git", "jinja2", "jsonschem
                 "rich", "yaml")
 # What a rollback through the server never needs: it sends one HTTP request.
 NOT_FOR_API_ROLLBACK = ("sqlalchemy", "sqlmodel", "alembic", "git", "jinja2", "jsonschema",
-                        "detect_secrets", "fastapi", "uvicorn", "pydantic", "yaml")
+                        "detect_secrets", "fastapi", "uvicorn", "pydantic", "yaml", "httpx")
 
 RUN_MAIN_AND_REPORT = """
 import atexit, json, sys
