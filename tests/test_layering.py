@@ -22,7 +22,8 @@ FOLDERS = {"registry": "promptctl", "cli": "promptctl.cli", "migrations": "promp
 SQL_PACKAGES = ("sqlalchemy", "sqlmodel", "alembic")
 SQL_ALLOWED = ("promptctl.store", "promptctl.migrations")
 SDK_MODULES = ("promptctl.client", "promptctl.snapshot", "promptctl.bucketing",
-               "promptctl.bundle", "promptctl.errors", "promptctl.http_errors")
+               "promptctl.bundle", "promptctl.errors", "promptctl.http_errors",
+               "promptctl.http_transport")
 SDK_FORBIDDEN = ("promptctl.store", "promptctl.api", "promptctl.cli")
 
 
