@@ -21,10 +21,15 @@ class PromptctlError(Exception):
 
     code: ClassVar[str] = "error"  # set from ERROR_TABLE below; subclasses inherit theirs
 
-    def __init__(self, message: str, *, detail: object | None = None) -> None:
+    def __init__(self, message: str, *, detail: object | None = None,
+                 setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.setting = setting
+        """The setting the error is about, by its configuration name (``port``, ``db``,
+        ``repo``...), or None. The message says what is wrong by meaning; an adapter adds
+        its own name for the setting (the CLI its flag, :mod:`promptctl.cli.flag_names`)."""
 
     @property
     def exit_code(self) -> int:
