@@ -111,6 +111,7 @@ class _Sides:
     @classmethod
     def split(cls, base: RevisionFiles, head: RevisionFiles) -> _Sides:
         same = {p for p, sha in head.files.items() if base.files.get(p) == sha}
+        same -= head.rich(sorted(same))  # their content files or snippets may have changed
         old = base.parse([p for p in base.files if p not in same])
         new = head.parse([p for p in head.files if p not in same])
         shared = head.light(sorted(same))
