@@ -25,7 +25,7 @@ from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
-from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
+from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Snippet, Tool
 from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import (
     Revision,
@@ -356,15 +356,23 @@ def _describe_changes(entry: ArtifactDiff, old: ArtifactBase | None, new: Artifa
         for name in sorted(set(before) | set(new.params)):
             if before.get(name) != new.params.get(name):
                 entry.params.append(ValueChange(name, before.get(name), new.params.get(name)))
+    elif isinstance(new, Snippet):
+        before_text = old.text if isinstance(old, Snippet) else None
+        if before_text != new.text:
+            lines, ws_only = template_diff(before_text, new.text)
+            entry.templates.append(TemplateDiff("text", lines, ws_only))
+        entry.refs = _ref_changes(old if isinstance(old, Snippet) else None, new)
     elif isinstance(new, Tool) and isinstance(old, Tool):
         entry.tool_parameters = [f"{c} → {lvl}" for c, lvl in
                                  tool_schema_changes(old.parameters, new.parameters)]
 
 
 def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> None:
-    for role in ("system", "user"):
-        before = getattr(old.template, role) if old else None
-        after = getattr(new.template, role)
+    before_parts = dict(old.template.parts()) if old else {}
+    after_parts = dict(new.template.parts())
+    labels = list(after_parts) + [label for label in before_parts if label not in after_parts]
+    for role in labels:
+        before, after = before_parts.get(role), after_parts.get(role)
         if before != after:
             lines, ws_only = template_diff(before, after)
             entry.templates.append(TemplateDiff(role, lines, ws_only))
@@ -383,8 +391,8 @@ def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> Non
                                                      new.output_schema or None)]
 
 
-def _ref_changes(old: Prompt | None, new: Prompt) -> list[ValueChange]:
-    def pinned(prompt: Prompt | None) -> dict[str, str]:
+def _ref_changes(old: ArtifactBase | None, new: ArtifactBase) -> list[ValueChange]:
+    def pinned(prompt: ArtifactBase | None) -> dict[str, str]:
         if prompt is None:
             return {}
         return {f"{kind} {ref.name}": ref.version for kind, ref in prompt.refs()}
