@@ -455,8 +455,38 @@ def check_refs(
             fix = f"pin one of: {', '.join(known)}" if known else f"add a {kind} named {ref.name}"
             findings.append(
                 _error(item.path, "unknown-ref", f"{kind} {ref} does not exist",
-                       "tools" if kind == "tool" else kind, fix)
+                       _REF_FIELDS.get(kind, kind), fix)
             )
+    return findings + snippet_findings(artifacts)
+
+
+_REF_FIELDS = {"tool": "tools", "snippet": "snippets"}
+
+
+def snippet_findings(artifacts: list[Located], max_depth: int = DEFAULT_LIMITS.max_snippet_depth
+                     ) -> list[Finding]:
+    """Findings for snippets that include each other in a cycle, or deeper than
+    ``max_snippet_depth`` (the other refs are checked by :func:`check_refs`)."""
+    snippets = {item.artifact.key: item for item in artifacts if isinstance(item.artifact, Snippet)}
+    findings, reported = [], set()
+    for key, item in sorted(snippets.items()):
+        stack: list[tuple[ArtifactKey, tuple[ArtifactKey, ...]]] = [(key, ())]
+        while stack:
+            current, path = stack.pop()
+            if current in path or len(path) > max_depth:
+                if key not in reported:
+                    reported.add(key)
+                    chain = " -> ".join(f"{k.name}@{k.version}" for k in (*path, current))
+                    problem = "include cycle" if current in path else \
+                        f"include chain deeper than {max_depth} (limit max_snippet_depth)"
+                    findings.append(_error(item.path, "snippet-cycle", f"{problem}: {chain}",
+                                           "text", "remove one of the includes"))
+                break
+            found = snippets.get(current)
+            if found is None:
+                continue
+            for ref in found.artifact.snippet_refs():  # type: ignore[attr-defined]
+                stack.append((ArtifactKey("snippet", ref.name, ref.version), (*path, current)))
     return findings
 
 

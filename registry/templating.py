@@ -156,14 +156,15 @@ def template_complexity_findings(source: str, limits: Limits | None = None) -> l
 
 
 @lru_cache(maxsize=4096)
-def _compiled(source: str, max_nesting: int, snippets: SnippetTexts = (),
+def _compiled(source: str, max_nesting: int, snippets: SnippetTexts | None = None,
               max_depth: int = DEFAULT_LIMITS.max_snippet_depth) -> Template:
     """The compiled template; refuses (RenderError) one nested deeper than ``max_nesting``
     or too deep for Python to compile; TemplateSyntaxError for bad syntax. Includes of
-    ``snippets`` are spliced into the tree (:class:`_Includes`)."""
+    ``snippets`` are spliced into the tree (:class:`_Includes`); ``None`` (lint, which
+    checks one file) leaves them as they are."""
     limits = Limits(max_template_nesting=max_nesting)
     ast = parse_template(source, limits)
-    if "include" in source:
+    if snippets is not None and "include" in source:
         try:
             ast = _Includes(snippets, limits, max_depth).visit(ast)
         except RecursionError:
