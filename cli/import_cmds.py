@@ -10,7 +10,7 @@ import typer
 
 from promptctl.cli.context import workspace
 from promptctl.cli.output import console, emit, escape, handled
-from promptctl.errors import UsageError
+from promptctl.errors import ConflictError, UsageError
 
 SOURCES = ("markdown", "dotprompt", "prompty")
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON output.")
@@ -77,13 +77,19 @@ def run_import(ctx: typer.Context, source: str, folder: Path, into: str, model: 
     registry_dir = settings.registry_dir.strip("/")
     target = "/".join(p for p in (registry_dir, into.strip("/")) if p)
     plan = ImportPlan(settings.root, registry_dir, prefix)
+    if source == "markdown" and model_ref is None:
+        raise UsageError("markdown names no model: pin one with --model NAME@VERSION")
     if source == "markdown":
         plan_markdown(folder, plan, target, model_ref, version, role, fmt)
     elif source == "dotprompt":
         plan_dotprompt(folder, plan, target, model_ref, version, fmt)
     else:
         plan_prompty(folder, plan, target, model_ref, version, fmt)
-    written, unchanged = plan.check() if dry_run else plan.write()
+    try:
+        written, unchanged = plan.check() if dry_run else plan.write()
+    except ConflictError as exc:
+        raise ConflictError(f"{exc.message} (--into FOLDER, --prefix NAME-)",
+                            detail=exc.detail) from None
     return {"source": source, "dry_run": dry_run, "written": written, "unchanged": unchanged,
             "artifacts": sorted(plan.artifacts), "not_mapped": plan.unmapped}
 

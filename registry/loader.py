@@ -206,8 +206,10 @@ def _relative(path: Path, base: Path) -> str:
 class FileSource(Protocol):
     """Where ``{file: ...}`` content is read from: the disk, or one git revision."""
 
-    registry_dir: str
-    """The registry folder, relative to the repository root (``prompts``)."""
+    @property
+    def registry_dir(self) -> str:
+        """The registry folder, relative to the repository root (``prompts``)."""
+        ...
 
     def read(self, path: str) -> bytes:
         """The bytes of ``path`` (relative to the repository root); raises

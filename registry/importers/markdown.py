@@ -21,7 +21,7 @@ ROLE_FILES = ("system.md", "user.md", "assistant.md")
 def plan_markdown(source: Path, plan: ImportPlan, into: str, model_ref: str | None,
                   version: str, role: str = "system", fmt: str = "auto") -> ImportPlan:
     if model_ref is None:
-        raise UsageError("markdown has no model: name one with --model NAME@VERSION")
+        raise UsageError("markdown names no model: pin one (NAME@VERSION) for the prompts")
     if not source.is_dir():
         raise UsageError(f"{source} is not a folder")
     registry = (plan.root / plan.registry_dir).resolve()

@@ -62,7 +62,9 @@ class ImportPlan:
         file that exists with other bytes, :class:`ValidationError` for an artifact that
         would not load."""
         self._validate()
-        write, same, conflicts = [], [], []
+        write: list[str] = []
+        same: list[str] = []
+        conflicts: list[str] = []
         for rel, data in sorted(self.files.items()):
             path = self.root / rel
             if path.is_symlink():
@@ -81,7 +83,7 @@ class ImportPlan:
         if conflicts:
             more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
             raise ConflictError(f"import would overwrite {conflicts[0]}{more}: move or delete "
-                                "it, or import into another folder (--into)", detail=conflicts)
+                                "it, or import into another folder", detail=conflicts)
         return write, same
 
     def write(self) -> tuple[list[str], list[str]]:
@@ -106,8 +108,7 @@ class ImportPlan:
             if item.artifact.key in elsewhere:
                 raise ConflictError(
                     f"{item.artifact.key} is already defined in "
-                    f"{elsewhere[item.artifact.key]}: import with --prefix to give the "
-                    "imported prompts other names")
+                    f"{elsewhere[item.artifact.key]}: import the prompts under other names")
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def prompty_inputs(inputs: Any, notes: list[str]) -> dict[str, dict[str, Any]]:
             out[str(name)] = {"type": kind}
             notes.append(f"input {name}: sample value not kept")
             continue
-        kind = spec.get("type", "string")
+        kind = str(spec.get("type", "string"))
         kind = {"list": "array", "float": "number", "int": "integer", "bool": "boolean"}.get(
             kind, kind)
         if kind not in VARIABLE_TYPES:

@@ -372,9 +372,9 @@ def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> Non
     after_parts = dict(new.template.parts())
     labels = list(after_parts) + [label for label in before_parts if label not in after_parts]
     for role in labels:
-        before, after = before_parts.get(role), after_parts.get(role)
-        if before != after:
-            lines, ws_only = template_diff(before, after)
+        old_text, new_text = before_parts.get(role), after_parts.get(role)
+        if old_text != new_text:
+            lines, ws_only = template_diff(old_text, new_text)
             entry.templates.append(TemplateDiff(role, lines, ws_only))
     old_vars = old.variables if old else {}
     for name in sorted(set(old_vars) | set(new.variables)):

@@ -104,7 +104,7 @@ def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
                                 "which is not released")
         model = _ref(content["model"], "model")
         index = _ref(content["index"], "index") if content.get("index") else None
-        doc = {"prompt": content, "model": parts[model],
+        doc: dict[str, Any] = {"prompt": content, "model": parts[model],
                "tools": [parts[_ref(t, "tool")] for t in content.get("tools") or []],
                "index": parts[index] if index else None}
         snippets = _snippets(session, name, version, content)
