@@ -279,6 +279,10 @@ def render_prompt(prompt: Prompt, values: dict[str, Any], limits: Limits | None 
     limits = limits or render_limits()
     placeholders = prompt.template.placeholders()
     context = check_values(prompt.variables, values, placeholders)
+    for name in placeholders:
+        if len(context[name]) > limits.max_messages:
+            raise RenderError(f"placeholder {name} holds {len(context[name])} messages, more "
+                              f"than max_messages ({limits.max_messages})")
     budget = Budget(limits)
     out: list[dict[str, str]] = []
     with active(budget):

@@ -158,3 +158,12 @@ def test_the_sdk_renders_and_the_api_returns_every_message(tmp_path: Path) -> No
     assert [m.get("role") or m.get("placeholder") for m in messages] == [
         "system", "user", "assistant", "history", "user"]
     assert body["fingerprint"] == bundle.fingerprint
+
+
+def test_a_placeholder_value_over_max_messages_is_refused() -> None:
+    from promptctl.limits import Limits
+    from promptctl.templating import render_prompt
+
+    history = [{"role": "user", "content": "x"}] * 3
+    with pytest.raises(RenderError, match=r"holds 3 messages, more than max_messages \(2\)"):
+        render_prompt(chat(), {"question": "q", "history": history}, Limits(max_messages=2))

@@ -185,3 +185,16 @@ def test_promptctl_new_snippet_writes_a_valid_file(tmp_path: Path) -> None:
     result = cli("new", "snippet", "policy")
     assert result.exit_code == 0, result.output
     assert not [f for f in load(cli.root).findings if f.severity == "error"]
+
+
+def test_diff_follows_snippets_included_by_snippets(tmp_path: Path) -> None:
+    nested = PERSONA.replace('text: "You are', 'text: "{% include \\"safety@1.0.0\\" %}You are')
+    only_persona = prompt("d", '{% include \\"persona@1.0.0\\" %}')
+    repo, cli = repo_with(tmp_path, dict(FILES) | {"prompts/persona.snippet.yaml": nested,
+                                                   "prompts/d.prompt.yaml": only_persona})
+    (cli.root / "prompts/safety.md").write_bytes(b"Never share any personal data.\r\n")
+    commit_all(repo, "edit the safety policy in place")
+    report = json.loads(cli("diff", "HEAD~1", "HEAD", "--format", "json").output)
+    affected = {a["prompt"]: a for a in report["affected"]}
+    assert "d@1.0.0" in affected and affected["d@1.0.0"]["via"] == "snippet/safety@1.0.0"
+    assert affected["d@1.0.0"]["old_fingerprint"] != affected["d@1.0.0"]["new_fingerprint"]

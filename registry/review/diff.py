@@ -25,7 +25,16 @@ from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
-from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Snippet, Tool
+from promptctl.model import (
+    KINDS,
+    ArtifactBase,
+    ArtifactKey,
+    ModelConfig,
+    Prompt,
+    Ref,
+    Snippet,
+    Tool,
+)
 from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import (
     Revision,
@@ -455,7 +464,7 @@ def _affected(report: Report, sides: _Sides) -> list[Affected]:
     for item in sorted(prompts, key=lambda i: (i.artifact.name, i.artifact.version)):
         prompt = item.artifact
         unchanged = prompt.key not in new_hash or old_hash.get(prompt.key) == new_hash[prompt.key]
-        for kind, ref in prompt.refs():
+        for kind, ref in _with_nested_snippets(prompt.refs(), sides.new_catalog):
             key = ArtifactKey(kind, ref.name, ref.version)
             via = f"{kind}/{ref}"
             label = f"{prompt.name}@{prompt.version}"
@@ -468,6 +477,24 @@ def _affected(report: Report, sides: _Sides) -> list[Affected]:
             elif key in moved_on:
                 affected.append(Affected(label, via, f"still pins {ref}; {moved_on[key]}"))
     return affected
+
+
+def _with_nested_snippets(refs: list[tuple[str, Ref]], catalog: Catalog
+                          ) -> list[tuple[str, Ref]]:
+    """``refs`` and the snippets their snippets include, transitively (a prompt's bundle
+    holds them all, so an edit to any of them changes its fingerprint)."""
+    out, seen = list(refs), {(k, r) for k, r in refs}
+    todo = [r for k, r in refs if k == "snippet"]
+    while todo:
+        entry = catalog.get(ArtifactKey("snippet", *todo.pop()))
+        if entry is None or not isinstance(entry.artifact, Snippet):
+            continue
+        for ref in entry.artifact.snippet_refs():
+            if ("snippet", ref) not in seen:
+                seen.add(("snippet", ref))
+                out.append(("snippet", ref))
+                todo.append(ref)
+    return out
 
 
 # -- tree-wide findings -------------------------------------------------------------------------
