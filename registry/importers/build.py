@@ -9,8 +9,9 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
+from promptctl.errors import ValidationError
 from promptctl.importers.plan import ImportPlan, slug
-from promptctl.templating import template_variables
+from promptctl.templating import syntax_error_message, template_variables
 
 FORMAT_CHOICES = ("auto", "jinja", "literal")
 
@@ -45,9 +46,10 @@ def choose_format(texts: list[str], requested: str) -> tuple[str, set[str]]:
     try:
         for text in texts:
             used |= template_variables(text)
-    except TemplateSyntaxError:
+    except TemplateSyntaxError as exc:
         if requested == "jinja":
-            raise
+            raise ValidationError(f"the text is not a Jinja template: "
+                                  f"{syntax_error_message(exc)}") from None
         return "literal", set()
     if requested == "auto" and not used:
         return "literal", set()

@@ -18,9 +18,8 @@ from promptctl.errors import UsageError
 from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
 from promptctl.importers.frontmatter import split_front_matter
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, slug
+from promptctl.importers.plan import ImportPlan, read_source, slug
 from promptctl.importers.schemas import picoschema, variables_from_schema
-from promptctl.loader import read_file
 
 _MARKER = re.compile(r"\{\{\s*(?:role\s+[\"'](\w+)[\"']|(history))\s*\}\}")
 _ROLES = {"system": "system", "user": "user", "model": "assistant", "assistant": "assistant"}
@@ -38,7 +37,7 @@ def plan_dotprompt(source: Path, plan: ImportPlan, into: str, model_ref: str | N
     taken: set[str] = set()
     for path in files:
         rel = path.relative_to(source).as_posix()
-        meta, body = split_front_matter(read_file(path), rel)
+        meta, body = split_front_matter(read_source(path, rel), rel)
         notes: list[str] = []
         stem = path.name.removesuffix(".prompt")
         base = str(meta.get("name") or stem.split(".")[0])

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from promptctl.errors import UsageError
 from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt, describe
-from promptctl.importers.plan import ImportPlan, slug
-from promptctl.loader import read_file
+from promptctl.importers.plan import ImportPlan, read_source, slug
 
 ROLE_FILES = ("system.md", "user.md", "assistant.md")
 
@@ -31,7 +30,7 @@ def plan_markdown(source: Path, plan: ImportPlan, into: str, model_ref: str | No
         rel = source.resolve().name if rel == "." else rel
         messages = []
         for path, file_role in files:
-            data = read_file(path)
+            data = read_source(path, path.relative_to(source).as_posix())
             messages.append(ImportedMessage(file_role or role, data,
                                             source=_in_registry(path, plan.root, registry)))
         stem = rel if files[0][1] else files[0][0].relative_to(source).with_suffix("").as_posix()

@@ -20,6 +20,21 @@ from promptctl.yaml_io import dump_content
 _NOT_NAME = re.compile(r"[^a-z0-9._-]+")
 
 
+def read_source(path: Path, where: str) -> bytes:
+    """The bytes of a source file, which must be UTF-8 text within ``max_file_bytes``; else
+    a one-line :class:`ValidationError` naming it."""
+    from promptctl.yaml_io import NotText, decode_text
+
+    try:
+        data = read_file(path)
+        decode_text(data)
+    except Unreadable as exc:
+        raise ValidationError(f"{where}: {exc.message}") from None
+    except NotText as exc:
+        raise ValidationError(f"{where}: {str(exc).removeprefix('file ')}") from None
+    return data
+
+
 def slug(text: str, taken: set[str] | None = None) -> str:
     """An artifact name made from a file or folder name (``Customer Support`` →
     ``customer-support``), unique among ``taken``."""

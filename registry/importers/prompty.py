@@ -18,9 +18,8 @@ from promptctl.errors import UsageError
 from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
 from promptctl.importers.frontmatter import split_front_matter
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, slug
+from promptctl.importers.plan import ImportPlan, read_source, slug
 from promptctl.importers.schemas import prompty_inputs
-from promptctl.loader import read_file
 
 _SECTION = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*(?:\r\n|\n|\r|$)",
                       re.M | re.I)
@@ -36,7 +35,7 @@ def plan_prompty(source: Path, plan: ImportPlan, into: str, model_ref: str | Non
     taken: set[str] = set()
     for path in files:
         rel = path.relative_to(source).as_posix()
-        meta, body = split_front_matter(read_file(path), rel)
+        meta, body = split_front_matter(read_source(path, rel), rel)
         notes: list[str] = []
         engine = meta.get("template")
         engine = engine.get("format") if isinstance(engine, dict) else engine

@@ -146,3 +146,11 @@ def test_an_import_that_would_overwrite_or_collide_writes_nothing(tmp_path: Path
     assert result.exit_code == 2 and "front matter" in result.output
     assert "Traceback" not in result.output
     assert not [f for f in load(cli.root).findings if f.severity == "error"]
+
+
+def test_a_source_file_that_is_not_utf8_text_is_one_line(tmp_path: Path) -> None:
+    _, cli = repo_with(tmp_path)
+    write(tmp_path / "src", {"latin.md": "caf\xe9\n".encode("latin-1")})
+    result = cli("import", "markdown", str(tmp_path / "src"), "--model", "support-chat@1.0.0")
+    assert result.exit_code == 2 and "latin.md: is not valid UTF-8" in result.output
+    assert "Traceback" not in result.output
