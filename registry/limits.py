@@ -34,6 +34,10 @@ class Limits:
     max_template_nesting: int = 16
     """Deepest nesting of ``{% for %}``/``{% if %}``/... blocks in one template, and of
     brackets and prefix operators in one expression."""
+    max_messages: int = 1000
+    """Most messages in one template (``template.messages``) and in one placeholder value."""
+    max_snippet_depth: int = 8
+    """Deepest chain of snippets including snippets."""
     # rendering
     max_render_chars: int = 4 * 1024 * 1024
     """Largest rendered output of one template (characters)."""

@@ -104,18 +104,15 @@ class ReleasedBundle:
     def prompt(self) -> Prompt:
         """The prompt as the model object the template engine renders, built on first use
         without validation (``model_construct``): it was validated when it was released."""
-        from promptctl.model import Prompt, Template, Variable
+        from promptctl.model import prompt_from_content
 
-        content = dict(self.data["prompt"])
-        content["template"] = Template.model_construct(**content["template"])
-        content["variables"] = {name: Variable.model_construct(**decl)
-                                for name, decl in content.get("variables", {}).items()}
-        return Prompt.model_construct(**content)
+        return prompt_from_content(self.data["prompt"])
 
     def render(self, **values: Any) -> list[dict[str, str]]:
-        from promptctl.templating import render_prompt
+        from promptctl.templating import render_prompt, snippet_texts
 
-        return render_prompt(self.prompt, values)
+        return render_prompt(self.prompt, values,
+                             snippets=snippet_texts(self.data.get("snippets")))
 
 
 def _check_shape(data: Mapping[str, Any]) -> None:
@@ -200,9 +197,14 @@ class ResolvedBundle:
         return dict(self.bundle.data["prompt"].get("variables") or {})
 
     @property
-    def templates(self) -> dict[str, str | None]:
+    def templates(self) -> dict[str, Any]:
+        """``system`` and ``user``; and ``messages``, every declared message and
+        placeholder in order, for a prompt written with ``template.messages``."""
         template = self.bundle.data["prompt"]["template"]
-        return {"system": template.get("system"), "user": template.get("user")}
+        out: dict[str, Any] = {"system": template.get("system"), "user": template.get("user")}
+        if template.get("messages") is not None:
+            out["messages"] = template["messages"]
+        return out
 
     def trace(self) -> dict[str, Any]:
         """What to log with each LLM call so its output can be traced to this bundle."""
