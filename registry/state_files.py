@@ -30,6 +30,7 @@ from promptctl.atomic_file import write_atomically
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore, Pack
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.state import State, entry_json, raw_fingerprints
+from promptctl.state_entries import MARK, pack, packed_spans, unpack
 
 __all__ = ["StateFiles", "load_state_file"]
 
@@ -122,6 +123,11 @@ class StateFiles:
 
 def _locate_raw(raw: bytes, store: BundleStore) -> bytes:
     """:func:`_locate` on an entry not parsed yet, without parsing it when it can be helped."""
+    if raw[0] == MARK:  # packed: unpacked only when the pack has a bundle it does not place
+        if all(store.where(fp) in (None, span) for fp, span in packed_spans(raw)):
+            return raw
+        located = _locate(unpack(raw), store)
+        return pack(located) or entry_json(located)
     where = {}
     for fp in raw_fingerprints(raw):
         at = store.where(fp)
