@@ -55,6 +55,9 @@ class Limits:
     max_delta_events: int = 10_000
     """Most audit events one delta is built from; a reader further behind gets the full
     state."""
+    server_bundle_cache_bytes: int = 32 * 1024 * 1024
+    """Bundle bytes the server keeps in memory (least recently used first out); the others
+    are computed again from the store when asked for (releases never change)."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""
