@@ -253,9 +253,29 @@ class StateCache:
         """The bytes of each fingerprint known here, in the order asked; unknown ones are
         left out. One unknown to every state here makes them all catch up once first (a
         replica may hear of the change that introduced it after the SDK did)."""
-        if any(self._raw_or_none(fp) is None for fp in fingerprints):
+        found = self._raws(fingerprints)
+        if len(found) < len(set(fingerprints)):
             self.refresh_all()
-        return [raw for raw in map(self._raw_or_none, fingerprints) if raw is not None]
+            found = self._raws(fingerprints)
+        return [found[fp] for fp in fingerprints if fp in found]
+
+    def _raws(self, fingerprints: list[str]) -> dict[str, bytes]:
+        """The bytes of each fingerprint known here: from the cache, and those dropped from
+        it computed again with one query for all of them (an SDK's first download asks
+        for hundreds at a time, most of them past a cache smaller than the pack)."""
+        with self._bundle_lock:
+            found = {fp: raw for fp in fingerprints if (raw := self.bundles.get(fp))}
+        keys = {self._versions[fp]: fp for fp in fingerprints
+                if fp not in found and fp in self._versions}
+        if keys:
+            with self.store.session() as session:
+                computed = bundle_bytes(session, keys)
+            with self._bundle_lock:
+                for key, raw in computed.items():
+                    if fingerprint_of(raw) == keys[key]:
+                        found[keys[key]] = raw
+                        self.bundles.put(keys[key], raw)
+        return found
 
     def _raw(self, fp: str) -> bytes:
         raw = self._raw_or_none(fp)
@@ -268,16 +288,7 @@ class StateCache:
             raw = self.bundles.get(fp)
         if raw is not None:
             return raw
-        key = self._versions.get(fp)  # dropped from memory since: compute it again
-        if key is None:
-            return None
-        with self.store.session() as session:
-            raw = bundle_bytes(session, [key]).get(key)
-        if raw is None or fingerprint_of(raw) != fp:
-            return None
-        with self._bundle_lock:
-            self.bundles.put(fp, raw)
-        return raw
+        return self._raws([fp]).get(fp)  # dropped from memory since: compute it again
 
     def bundle(self, fingerprint: str, where: object = None) -> ReleasedBundle:
         """The bundle a state's entry names (``BundleSource``, for the resolve endpoint)."""
