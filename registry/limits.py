@@ -55,7 +55,7 @@ class Limits:
     max_delta_events: int = 10_000
     """Most audit events one delta is built from; a reader further behind gets the full
     state."""
-    server_bundle_cache_bytes: int = 32 * 1024 * 1024
+    server_bundle_cache_bytes: int = 256 * 1024 * 1024
     """Bundle bytes the server keeps in memory (least recently used first out); the others
     are computed again from the store when asked for (releases never change)."""
     # review reports
