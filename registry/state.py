@@ -231,7 +231,7 @@ class State:
     def rollout(self, name: str) -> _Rollout:
         """The compiled rollout of ``name`` (stable, canary, percent, stickiness);
         ``NotFoundError`` when it has none here."""
-        return self._compiled.get(name) or self._compile(name)
+        return self._compiled.get(name) or self.compile(name)
 
     def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
         """The bundle of ``name@version`` if it is live (stable or canary) here."""
