@@ -131,3 +131,23 @@ class Cli:
 def cli(example_repo: git.Repo, db_url: str) -> Cli:
     """The CLI bound to the example repository and a fresh database."""
     return Cli(Path(example_repo.working_tree_dir), db_url)
+
+
+# -- parallel runs (pytest-xdist) -----------------------------------------------------------------
+
+# Modules whose tests must share one xdist worker (``--dist loadgroup``), and why. Everything
+# else is independent: its own temp dirs, SQLite files, PostgreSQL databases (unique names),
+# Unleash flags (unique names) and loopback ports (``free_port`` reserves them run-wide).
+SERIAL_GROUPS = {
+    # `pip wheel` builds in the repository (build/, *.egg-info): one build at a time, and the
+    # module-scoped wheel is then built once, not once per worker.
+    "tests/test_packaging.py": "wheel",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = SERIAL_GROUPS.get(Path(item.path).relative_to(REPO_ROOT).as_posix())
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
