@@ -142,7 +142,16 @@ SERIAL_GROUPS = {
     # `pip wheel` builds in the repository (build/, *.egg-info): one build at a time, and the
     # module-scoped wheel is then built once, not once per worker.
     "tests/test_packaging.py": "wheel",
+    # one module-scoped server fuzzed by every test; the last one counts what they all sent
+    "tests/api/test_schemathesis.py": "schemathesis",
 }
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker is started with COLUMNS=80 in its environment, which a serial run from a pipe
+    # (CI) does not have: the in-process CLI would build its console 80 columns wide.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
@@ -151,3 +160,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = SERIAL_GROUPS.get(Path(item.path).relative_to(REPO_ROOT).as_posix())
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_consoles() -> None:
+    """Each test's in-process CLI starts with new consoles, as each ``promptctl`` process does:
+    a console keeps the ``COLUMNS`` it was built under, so otherwise one test's width (say 80)
+    would leak into whichever tests the same worker runs next."""
+    from promptctl.cli import output
+
+    for lazy in (output.console, output.err_console):
+        lazy._console = None  # type: ignore[attr-defined]
