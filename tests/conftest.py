@@ -135,31 +135,16 @@ def cli(example_repo: git.Repo, db_url: str) -> Cli:
 
 # -- parallel runs (pytest-xdist) -----------------------------------------------------------------
 
-# Modules whose tests must share one xdist worker (``--dist loadgroup``), and why. Everything
-# else is independent: its own temp dirs, SQLite files, PostgreSQL databases (unique names),
-# Unleash flags (unique names) and loopback ports (``free_port`` reserves them run-wide).
-SERIAL_GROUPS = {
-    # `pip wheel` builds in the repository (build/, *.egg-info): one build at a time, and the
-    # module-scoped wheel is then built once, not once per worker.
-    "tests/test_packaging.py": "wheel",
-    # one module-scoped server fuzzed by every test; the last one counts what they all sent
-    "tests/api/test_schemathesis.py": "schemathesis",
-}
-
-
+# The test command runs on 4 xdist workers with ``--dist loadfile``: each module on one worker,
+# in order, so a module-scoped fixture (the wheel, the fuzzed server) is built once and a test
+# that checks what the module's earlier tests did (schemathesis' request count) still sees it.
+# Across modules everything is independent: own temp dirs, SQLite files, PostgreSQL databases
+# and Unleash flags (unique names), loopback ports (``free_port`` reserves them run-wide).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # A worker is started with COLUMNS=80 in its environment, which a serial run from a pipe
     # (CI) does not have: the in-process CLI would build its console 80 columns wide.
     for _name in ("COLUMNS", "LINES"):
         os.environ.pop(_name, None)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = SERIAL_GROUPS.get(Path(item.path).relative_to(REPO_ROOT).as_posix())
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
