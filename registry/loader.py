@@ -26,6 +26,7 @@ import yaml
 from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError as PydanticValidationError
 
+from promptctl.evals.dataset import attach_datasets
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.model import (
@@ -210,7 +211,17 @@ def load_directory(
             findings.append(exc.finding(rel))
     result = load_sources(sources, limits)
     result.findings[:0] = findings
+    base = relative_to or root
+    result.artifacts = attach_datasets(result.artifacts, result.findings,
+                                       lambda rel: _read_beside(base / rel, limits), limits)
     return result
+
+
+def _read_beside(path: Path, limits: Limits) -> bytes | None:
+    """A dataset file beside a suite (``None`` if absent), read as strictly as artifacts."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    return read_file(path, limits)
 
 
 def load_sources(

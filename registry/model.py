@@ -315,3 +315,9 @@ def value_matches_type(value: Any, type_name: str) -> bool:
 def artifact_from_content(data: dict[str, Any]) -> ArtifactBase:
     """Rebuild an artifact from stored canonical content (already validated once)."""
     return ARTIFACT_CLASSES[data["kind"]].model_validate(data)
+
+
+# The fifth kind lives in its own subpackage (it imports the classes above).
+from promptctl.evals.suite import EvalSuite  # noqa: E402
+
+ARTIFACT_CLASSES["eval"] = EvalSuite

@@ -57,6 +57,12 @@ def example(kind: str, name: str, version: str = "0.1.0",
                        "variables": {"question": {"type": "string"}},
                        "template": {"system": "You are a concise, helpful assistant.",
                                     "user": "{{ question }}"}}
+    if kind == "eval":  # a suite of the prompt its name starts with (support-golden: support)
+        prompt = name.removesuffix("-golden").removesuffix("-eval")
+        return base | {"prompt": prompt,
+                       "cases": [{"name": "first", "vars": {"question": "What is promptctl?"},
+                                  "assert": [{"type": "icontains", "value": "prompt"}]}],
+                       "thresholds": {"min_pass_rate": 0.95, "max_regressions": 0}}
     raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 
