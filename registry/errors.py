@@ -133,6 +133,7 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
     PermissionDenied: ErrorMapping("permission_denied", exit_code=2, http_status=403),
     PromptctlError: ErrorMapping("error", exit_code=2, http_status=400),
     ProviderError: ErrorMapping("provider", exit_code=5, http_status=503),
+    MissingRecording: ErrorMapping("missing_recording", exit_code=3, http_status=404),
 }
 for _cls, _mapping in ERROR_TABLE.items():
     _cls.code = _mapping.code

@@ -282,6 +282,8 @@ ARTIFACT_CLASSES: dict[str, type[ArtifactBase]] = {
     "tool": Tool,
     "index": Index,
 }
+"""The ``eval`` kind adds itself here when :mod:`promptctl.evals.suite` is imported (the
+loader and the store import it), so this module does not import that one back."""
 
 
 def check_json_schema(schema: dict[str, Any]) -> None:
@@ -315,9 +317,3 @@ def value_matches_type(value: Any, type_name: str) -> bool:
 def artifact_from_content(data: dict[str, Any]) -> ArtifactBase:
     """Rebuild an artifact from stored canonical content (already validated once)."""
     return ARTIFACT_CLASSES[data["kind"]].model_validate(data)
-
-
-# The fifth kind lives in its own subpackage (it imports the classes above).
-from promptctl.evals.suite import EvalSuite  # noqa: E402
-
-ARTIFACT_CLASSES["eval"] = EvalSuite

@@ -20,13 +20,14 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from promptctl.evals.suite import LOADER_FIELDS, EvalSuite
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.yaml_io import NotText, decode_text, load_yaml
 
 Reader = Callable[[str], bytes | None]
 """Bytes of a file by its repository-relative path; ``None`` when it does not exist.
-May raise :class:`promptctl.loader.Unreadable`."""
+May raise :class:`DatasetProblem`."""
 
 
 class DatasetProblem(ValueError):
@@ -78,60 +79,40 @@ def _require_object(row: Any, where: str) -> None:
                              f"assert), got {type(row).__name__}", where)
 
 
-def attach_datasets(items: list[Any], findings: list[Finding], read: Reader,
-                    limits: Limits = DEFAULT_LIMITS) -> list[Any]:
-    """``items`` (loader ``Located``) with each suite's dataset attached; a suite whose
-    dataset cannot be read or validated is dropped, with a finding."""
-    from promptctl.evals.suite import LOADER_FIELDS, EvalSuite
-    from promptctl.loader import Located, Unreadable
+def attach(suite: EvalSuite, suite_path: str, read: Reader,
+           limits: Limits = DEFAULT_LIMITS) -> tuple[EvalSuite | None, list[Finding]]:
+    """``suite`` with its dataset attached, or ``None`` and the findings that prevent it.
 
-    out = []
-    for item in items:
-        suite = item.artifact
-        if not isinstance(suite, EvalSuite):
-            out.append(item)
-            continue
-        if suite.dataset_cases or suite.dataset_sha256:
-            findings.append(_error(item.path, "loader-field",
-                                   f"{' and '.join(LOADER_FIELDS)} are filled from the dataset "
-                                   "file", "dataset_cases", "remove them from the suite"))
-            continue
-        if suite.dataset is None:
-            out.append(item)
-            continue
-        path = dataset_path(item.path, suite.dataset)
-        try:
-            data = read(path)
-            if data is None:
-                findings.append(_error(item.path, "dataset-missing",
-                                       f"dataset file {path} does not exist", "dataset",
-                                       "add the file beside the suite or fix the name"))
-                continue
-            rows = parse_rows(path, data, limits)
-            attached = EvalSuite.model_validate(
-                suite.content() | {"dataset_cases": [_named(r) for r in rows],
-                                   "dataset_sha256": hashlib.sha256(data).hexdigest()})
-        except Unreadable as exc:
-            findings.append(_error(item.path, "dataset-unreadable", f"dataset {path} "
-                                   f"{exc.message}", "dataset", exc.fix))
-            continue
-        except NotText as exc:
-            findings.append(_error(item.path, "dataset-invalid", f"dataset {path}: {exc}",
-                                   "dataset", "save it as UTF-8 text"))
-            continue
-        except DatasetProblem as exc:
-            findings.append(_error(item.path, "dataset-invalid", f"dataset {path}: "
-                                   f"{exc.message}", "dataset", None))
-            continue
-        except PydanticValidationError as exc:
-            findings.extend(_row_findings(item.path, path, exc))
-            continue
-        except ValueError as exc:  # YAML refused (over a bound, not JSON data)
-            findings.append(_error(item.path, "dataset-invalid", f"dataset {path}: "
-                                   f"{' '.join(str(exc).split())}", "dataset", None))
-            continue
-        out.append(Located(attached, item.path))
-    return out
+    ``read`` returns a file's bytes (``None``: no such file) or raises
+    :class:`DatasetProblem` for a file that must not be read (a symlink, too large)."""
+    if suite.dataset_cases or suite.dataset_sha256:
+        return None, [_error(suite_path, "loader-field",
+                             f"{' and '.join(LOADER_FIELDS)} are filled from the dataset file",
+                             "dataset_cases", "remove them from the suite")]
+    if suite.dataset is None:
+        return suite, []
+    path = dataset_path(suite_path, suite.dataset)
+    try:
+        data = read(path)
+        if data is None:
+            return None, [_error(suite_path, "dataset-missing",
+                                 f"dataset file {path} does not exist", "dataset",
+                                 "add the file beside the suite or fix the name")]
+        rows = parse_rows(path, data, limits)
+        return EvalSuite.model_validate(
+            suite.content() | {"dataset_cases": [_named(r) for r in rows],
+                               "dataset_sha256": hashlib.sha256(data).hexdigest()}), []
+    except NotText as exc:
+        return None, [_error(suite_path, "dataset-invalid", f"dataset {path}: {exc}",
+                             "dataset", "save it as UTF-8 text")]
+    except DatasetProblem as exc:
+        return None, [_error(suite_path, "dataset-invalid", f"dataset {path}: {exc.message}",
+                             "dataset", None)]
+    except PydanticValidationError as exc:
+        return None, _row_findings(suite_path, path, exc)
+    except ValueError as exc:  # YAML refused (over a bound, not JSON data)
+        return None, [_error(suite_path, "dataset-invalid",
+                             f"dataset {path}: {' '.join(str(exc).split())}", "dataset", None)]
 
 
 def _named(row: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from promptctl.canonical import sha256_hex
 from promptctl.evals.vocabulary import split_type, value_problem
-from promptctl.model import ArtifactBase, Ref, check_name
+from promptctl.model import ARTIFACT_CLASSES, ArtifactBase, Ref, check_name
 
 PROVIDER_TYPES = ("python", "replay", "openai", "anthropic")
 LOADER_FIELDS = ("dataset_cases", "dataset_sha256")
@@ -240,3 +240,6 @@ class NamedCase(BaseModel):
         """What the model is sent for this case (its vars): assertions may change without
         invalidating a cached or recorded response."""
         return sha256_hex({"vars": self.vars})
+
+
+ARTIFACT_CLASSES["eval"] = EvalSuite

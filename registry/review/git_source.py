@@ -24,7 +24,6 @@ import yaml
 
 from promptctl.bounded_cache import BoundedCache
 from promptctl.errors import NotFoundError, UsageError
-from promptctl.evals.dataset import attach_datasets
 from promptctl.findings import Finding
 from promptctl.gitrepo import list_tags, probe_git, run_git
 from promptctl.limits import DEFAULT_LIMITS, Limits
@@ -32,6 +31,7 @@ from promptctl.loader import (
     LoadResult,
     Located,
     Unreadable,
+    attach_datasets,
     check_size,
     duplicate_findings,
     kind_of_path,

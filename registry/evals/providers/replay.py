@@ -62,8 +62,8 @@ class ReplayProvider:
         if found is None:
             raise MissingRecording(
                 f"no recording of case {request.case!r} for fingerprint "
-                f"{request.fingerprint[:12]} in {self.target}: record it with "
-                "`promptctl eval run ... --record FILE` against a real provider")
+                f"{request.fingerprint[:12]} in {self.target}: record it from a real provider "
+                "(`promptctl eval run` can write recordings)")
         return ProviderResponse.from_dict(found)
 
 
