@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     evals.command("list")(eval_list)
     evals.command("show")(eval_show)
     evals.command("record")(eval_record)
+    evals.command("review")(eval_review)
     app.add_typer(evals, name="eval")
 
 
@@ -228,3 +229,59 @@ def eval_record(
             f"recorded: {result.prompt}@{result.version} ({(result.fingerprint or '')[:12]}) "
             f"{outcome} {result.suite} in {result.env}"
             + (f" (score {result.score})" if result.score is not None else ""))))
+
+
+def eval_review(
+    ctx: typer.Context,
+    base: str = typer.Argument(None, metavar="BASE",
+                               help="Base revision (default: merge-base of main and HEAD)."),
+    against: str = typer.Option(None, "--against", "-a", metavar="ENV|VERSION",
+                                help="Compare each prompt with the stable live in ENV."),
+    provider: str = typer.Option(None, "--provider", "-p", metavar="TYPE[:TARGET]",
+                                 help="Instead of each suite's provider (e.g. replay:FILE)."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=256, help="Cases run at once."),
+    max_cost: float = typer.Option(None, "--max-cost", min=0.0,
+                                   help="Budget per suite run (USD)."),
+    store: bool = typer.Option(False, "--store/--no-store",
+                               help="Store the runs (needs write access: a deployer token)."),
+    max_chars: int = typer.Option(0, "--max-chars", min=0,
+                                  help="Cut the section at a whole line to fit (0: no limit)."),
+) -> None:
+    """Run the suites covering the prompts changed since BASE; print a markdown section for
+    the review comment; exit 1 when a gate fails."""
+    with handled():
+        from promptctl.catalog import Catalog, Entry
+        from promptctl.evals.evaluate import EvalRequest
+        from promptctl.evals.review import (
+            base_bundles,
+            changed_prompts,
+            review_markdown,
+            run_review,
+        )
+        from promptctl.review.diff import diff_revisions
+        from promptctl.review.git_source import (
+            WORKTREE,
+            default_base,
+            load_revision,
+            resolve_revision,
+        )
+        from promptctl.review.lint_rules import GrowthPolicy
+
+        ws = workspace(ctx)
+        settings = ws.settings
+        base_rev = resolve_revision(ws.root, base) if base else default_base(ws.root)
+        report = diff_revisions(ws.root, base_rev, resolve_revision(ws.root, WORKTREE),
+                                settings.registry_dir, GrowthPolicy.from_settings(settings.extra),
+                                limits=settings.limits)
+        catalog = _catalog(ws)
+        old = load_revision(ws.root, base_rev, settings.registry_dir, settings.limits)
+        base_catalog = Catalog(Entry(i.artifact, i.path) for i in old.artifacts)
+        outcome = run_review(
+            changed_prompts(report, catalog), catalog, service(ctx),
+            EvalRequest(target="", against=against, provider=provider, jobs=jobs,
+                        max_cost=max_cost, store=store),
+            base_bundles(report, base_catalog), root=ws.root, registry=settings.registry_path,
+            cache_dir=ws.root / ".promptctl" / "eval-cache")
+        typer.echo(review_markdown(outcome, max_chars), nl=False)
+    if not outcome.passed:
+        raise typer.Exit(1)

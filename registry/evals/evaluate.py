@@ -173,8 +173,11 @@ def baseline_of(request: EvalRequest, prompt: str, service: RegistryService
 
 def evaluate(request: EvalRequest, catalog: Catalog, service: RegistryService, *,
              root: Path, registry: Path, cache_dir: Path | None,
-             progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
-    """Run ``request`` (see the module docstring); stores the run unless told not to."""
+             progress: Callable[[str, int, int], None] | None = None,
+             baseline_bundle: Bundle | None = None) -> EvalReport:
+    """Run ``request`` (see the module docstring); stores the run unless told not to.
+    ``baseline_bundle`` is compared with when the request names no baseline (review: the
+    prompt as the base revision has it)."""
     source = BundleSource(catalog, service)
     name, _, version = request.target.partition("@")
     head = source.bundle(name, version or None)
@@ -197,10 +200,11 @@ def evaluate(request: EvalRequest, catalog: Catalog, service: RegistryService, *
 
     current = run(head, f"{head.prompt.name}@{head.prompt.version}")
     baseline = comparison = None
-    if base_version is not None:
-        base = source.bundle(head.prompt.name, base_version)
+    base = source.bundle(head.prompt.name, base_version) if base_version is not None \
+        else baseline_bundle
+    if base is not None:
         baseline = current if base.fingerprint == head.fingerprint else \
-            run(base, f"baseline {head.prompt.name}@{base_version}")
+            run(base, f"baseline {head.prompt.name}@{base.prompt.version}")
         comparison = compare(current, baseline, env)
     elif env is not None:
         report_notes.append(f"{env} has no stable version of {head.prompt.name} yet: only the "
