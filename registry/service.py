@@ -156,7 +156,7 @@ class EvalRunInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalRunInfo:
-        values = {k: data.get(k) for k in cls.__dataclass_fields__}
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         values["created_at"] = as_utc(datetime.fromisoformat(str(data["created_at"])))
         return cls(**values)
 

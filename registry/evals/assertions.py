@@ -35,8 +35,9 @@ class AssertionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssertionResult:
-        return cls(**{k: data.get(k) for k in ("type", "label", "passed", "score", "weight",
-                                               "reason", "judge")})
+        values: dict[str, Any] = {k: data.get(k) for k in ("type", "label", "passed", "score",
+                                                           "weight", "reason", "judge")}
+        return cls(**values)
 
 
 Judge = Callable[[Assertion, str], dict[str, Any]]
@@ -220,13 +221,13 @@ def _graded(value: Any, threshold: float | None) -> tuple[bool, float, str]:
         bound = PYTHON_DEFAULT_THRESHOLD if threshold is None else threshold
         return _flag_score(score, bound)
     if isinstance(value, dict):
-        score = value.get("score")
+        graded = value.get("score")
         reason = str(value.get("reason") or "")
-        if threshold is not None and isinstance(score, int | float):
-            ok, s, why = _flag_score(float(score), threshold)
+        if threshold is not None and isinstance(graded, int | float):
+            ok, s, why = _flag_score(float(graded), threshold)
             return ok, s, reason or why
-        passed = bool(value.get("pass", isinstance(score, int | float) and score >= 0.5))
-        s = float(score) if isinstance(score, int | float) else (1.0 if passed else 0.0)
+        passed = bool(value.get("pass", isinstance(graded, int | float) and graded >= 0.5))
+        s = float(graded) if isinstance(graded, int | float) else (1.0 if passed else 0.0)
         return passed, max(0.0, min(1.0, s)), "" if passed else reason or "graded as failed"
     raise TypeError(f"a grader returns a bool, a number or {{pass, score, reason}}, not "
                     f"{type(value).__name__}")

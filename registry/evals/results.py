@@ -45,7 +45,7 @@ class CaseResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
-        fields = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
+        fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if k in data}
         fields["assertions"] = [AssertionResult.from_dict(a) for a in data.get("assertions", [])]
         fields["tool_calls"] = list(data.get("tool_calls") or [])
         return cls(**fields)
@@ -79,7 +79,8 @@ class Summary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Summary:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        return cls(**values)
 
     @classmethod
     def of(cls, cases: list[CaseResult]) -> Summary:

@@ -152,7 +152,7 @@ class ProviderSpec(_Strict):
 
 class EvalSuite(ArtifactBase):
     KIND: ClassVar[str] = "eval"
-    kind: Literal["eval"] = "eval"  # type: ignore[assignment]
+    kind: Literal["eval"] = "eval"
     prompt: str
     provider: ProviderSpec | None = None
     defaults: Defaults = Field(default_factory=Defaults)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -36,8 +35,8 @@ def remote(server: LiveServer, *args: str, role: str = "deployer"):  # type: ign
                               catch_exceptions=False)
 
 
-def test_a_run_through_the_server_is_stored_there_and_opens_its_gate(
-        gated_server: LiveServer, tmp_path: Path) -> None:
+def test_a_run_through_the_server_is_stored_there_and_opens_its_gate_for_deployers_only(
+        gated_server: LiveServer) -> None:
     refused = remote(gated_server, "promote", "support", "1.1.0", "--env", "production")
     assert refused.exit_code == 1 and "requires a passing eval" in refused.output
     # support@1.1.0 and the baseline 1.0.0 are no longer in the tree: the API has them
@@ -54,9 +53,8 @@ def test_a_run_through_the_server_is_stored_there_and_opens_its_gate(
     promoted = remote(gated_server, "promote", "support", "1.1.0", "--env", "production")
     assert promoted.exit_code == 0, promoted.output
 
-
-def test_a_reader_token_cannot_write_runs(gated_server: LiveServer) -> None:
-    result = remote(gated_server, "eval", "run", "support@1.1.0", "--against", "production",
+    # a reader token cannot write runs; a malformed upload is a 400 that stores nothing
+    result = remote(gated_server, "eval", "run", "support@1.1.0", "--against", "staging",
                     role="reader")
     assert result.exit_code == 2 and "needs deployer" in result.output
     with gated_server.client("deployer") as http:
@@ -64,3 +62,4 @@ def test_a_reader_token_cannot_write_runs(gated_server: LiveServer) -> None:
                                                 "gate": {"passed": True}})
         assert bad.status_code == 400 and bad.json()["error"] == "usage"
         assert http.get("/v1/evals/runs/77").status_code == 404
+    assert len(json.loads(remote(gated_server, "eval", "list", "--json").output)) == 1
