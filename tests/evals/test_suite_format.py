@@ -107,3 +107,14 @@ def test_a_promptfoo_tests_file_is_read_as_it_is(cli: Cli) -> None:
     assert cli("lint").exit_code == 0
     shown = json.loads(cli("show", "eval/support-golden", "--json").output)
     assert shown["content"]["dataset_cases"][0]["name"] == "parcel question"
+
+
+def test_a_fresh_database_adopts_a_released_suite_and_its_dataset_from_the_tags(
+        cli: Cli, tmp_path) -> None:
+    write_suite(cli.root, rows=[case("a"), case("b")])
+    commit_all(git.Repo(cli.root), "suite")
+    assert cli("release").exit_code == 0
+    fresh = Cli(cli.root, f"sqlite:///{tmp_path / 'fresh.db'}")  # same clone, new database
+    result = fresh("release")
+    assert result.exit_code == 0, result.output
+    assert "eval/support-golden@1.0.0" in released_keys(fresh)
