@@ -118,3 +118,9 @@ def test_a_fresh_database_adopts_a_released_suite_and_its_dataset_from_the_tags(
     result = fresh("release")
     assert result.exit_code == 0, result.output
     assert "eval/support-golden@1.0.0" in released_keys(fresh)
+
+
+def test_a_new_suite_sets_the_prompts_required_variables_and_lints_clean(cli: Cli) -> None:
+    result = cli("new", "eval", "support-eval")  # a suite of `support`
+    assert result.exit_code == 0, result.output
+    assert cli("lint").exit_code == 0
