@@ -51,7 +51,7 @@ def eval_run(
                                    help="Stop starting cases once the run spent this (USD)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Call the model for every case."),
     record: Path = typer.Option(None, "--record", metavar="FILE",
-                                help="Write the answers as a recordings file for `replay`."),
+                                help="Write the answers as recordings for the replay provider."),
     no_store: bool = typer.Option(False, "--no-store", help="Do not store the result."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | markdown | json"),
     as_json: bool = JSON_OPT,
@@ -165,7 +165,7 @@ def _rate(run: EvalRunInfo) -> str:
 
 def eval_show(
     ctx: typer.Context,
-    run_id: int = typer.Argument(..., metavar="ID", help="The run's id (`eval list`)."),
+    run_id: int = typer.Argument(..., metavar="ID", help="The run's id, as eval list shows it."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """One stored run: evidence, summary, comparison, gate checks and every case."""
@@ -246,10 +246,11 @@ def eval_review(
                                help="Store the runs (needs write access: a deployer token)."),
     max_chars: int = typer.Option(0, "--max-chars", min=0,
                                   help="Cut the section at a whole line to fit (0: no limit)."),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Run the suites covering the prompts changed since BASE; print a markdown section for
     the review comment; exit 1 when a gate fails."""
-    with handled():
+    with handled(as_json):
         from promptctl.catalog import Catalog, Entry
         from promptctl.evals.evaluate import EvalRequest
         from promptctl.evals.review import (
@@ -282,6 +283,12 @@ def eval_review(
                         max_cost=max_cost, store=store),
             base_bundles(report, base_catalog), root=ws.root, registry=settings.registry_path,
             cache_dir=ws.root / ".promptctl" / "eval-cache")
-        typer.echo(review_markdown(outcome, max_chars), nl=False)
+        if as_json:
+            print_json({"passed": outcome.passed,
+                        "runs": [r.to_dict() for r in outcome.reports],
+                        "errors": [{"suite": w, "error": m} for w, m in outcome.errors],
+                        "uncovered": outcome.uncovered})
+        else:
+            typer.echo(review_markdown(outcome, max_chars), nl=False)
     if not outcome.passed:
         raise typer.Exit(1)

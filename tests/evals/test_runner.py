@@ -22,14 +22,14 @@ from promptctl.evals.runner import RunOptions, run_suite
 from promptctl.evals.suite import EvalSuite
 from promptctl.loader import load_directory
 from promptctl.model import Prompt
-from tests.conftest import EXAMPLE_PROMPTS
+from tests.conftest import EXAMPLE_REGISTRY
 
 VARS = {"customer": "Ann", "question": "Where is my parcel?"}
 
 
 @pytest.fixture(scope="module")
 def bundle() -> Bundle:
-    tree = load_directory(EXAMPLE_PROMPTS)
+    tree = load_directory(EXAMPLE_REGISTRY)
     catalog = Catalog(Entry(item.artifact, item.path) for item in tree.artifacts)
     prompt = next(e.artifact for e in catalog if e.artifact.key.name == "support"
                   and e.artifact.kind == "prompt")
