@@ -106,20 +106,14 @@ def find_suite(catalog: Catalog, prompt: str, spec: str | None) -> EvalSuite:
             raise UsageError(f"{artifact.key} evaluates prompt {artifact.prompt!r}, "
                              f"not {prompt!r}")
         return artifact
-    newest: dict[str, EvalSuite] = {}
-    for entry in catalog:
-        suite = entry.artifact
-        if isinstance(suite, EvalSuite) and suite.prompt == prompt:
-            known = newest.get(suite.name)
-            if known is None or suite.semver > known.semver:
-                newest[suite.name] = suite
-    if not newest:
+    suites = suites_of(catalog, prompt)
+    if not suites:
         raise NotFoundError(f"no eval suite evaluates prompt {prompt!r}: add a "
                             f"*.eval.yaml with `prompt: {prompt}`")
-    if len(newest) > 1:
-        raise UsageError(f"several suites evaluate {prompt!r} ({', '.join(sorted(newest))}): "
-                         "name the one to run")
-    return next(iter(newest.values()))
+    if len(suites) > 1:
+        raise UsageError(f"several suites evaluate {prompt!r} "
+                         f"({', '.join(s.name for s in suites)}): name the one to run")
+    return suites[0]
 
 
 def suites_of(catalog: Catalog, prompt: str) -> list[EvalSuite]:

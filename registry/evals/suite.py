@@ -146,7 +146,7 @@ class ProviderSpec(_Strict):
 
     type: Literal["python", "replay", "openai", "anthropic"]
     target: str | None = None
-    """``python``: ``module:function``; ``replay``: the recordings file (beside the suite)."""
+    """``python``: ``module:function``; ``replay``: the recordings file (from the project root)."""
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
