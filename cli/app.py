@@ -19,7 +19,14 @@ import typer
 from typer.core import TyperGroup
 
 from promptctl import __version__
-from promptctl.cli import db_cmds, import_cmds, registry_cmds, review_cmds, rollout_cmds
+from promptctl.cli import (
+    db_cmds,
+    eval_cmds,
+    import_cmds,
+    registry_cmds,
+    review_cmds,
+    rollout_cmds,
+)
 from promptctl.cli.context import CliState
 
 
@@ -89,7 +96,7 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds, eval_cmds):
     module.register(app)
 
 

@@ -3,4 +3,4 @@ the CLI builds its ``--kind`` choices from this at start-up, before pydantic is 
 
 from __future__ import annotations
 
-KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index", "snippet")
+KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index", "snippet", "eval")

@@ -444,6 +444,8 @@ ARTIFACT_CLASSES: dict[str, type[ArtifactBase]] = {
     "index": Index,
     "snippet": Snippet,
 }
+"""The ``eval`` kind adds itself here when :mod:`promptctl.evals.suite` is imported (the
+loader and the store import it), so this module does not import that one back."""
 
 # An include tag, outside {% raw %} blocks and {# comments #} (removed first).
 _INCLUDE = re.compile(r"\{%[-+]?\s*include\s+(?:(\"|')(.*?)\1)?")

@@ -20,7 +20,27 @@ from typer.testing import CliRunner
 from promptctl.cli.app import app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_PROMPTS = REPO_ROOT / "prompts"
+EXAMPLE_REGISTRY = REPO_ROOT / "prompts"
+"""The shipped example registry in full, its eval suite included (``tests/evals`` use it)."""
+EVAL_EXAMPLE_FILES = ("*.eval.yaml", "*.cases.jsonl", "standin_model.py", "__pycache__")
+
+
+def _four_kinds_copy() -> Path:
+    """The example registry without its eval suite, copied once per test process: the tests
+    outside ``tests/evals`` were written against the four kinds (counts of artifacts, tags
+    and release order), and an eval suite released beside them changes none of what they
+    check."""
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="promptctl-examples-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copytree(EXAMPLE_REGISTRY, folder / "prompts",
+                    ignore=shutil.ignore_patterns(*EVAL_EXAMPLE_FILES))
+    return folder / "prompts"
+
+
+EXAMPLE_PROMPTS = _four_kinds_copy()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fixtures for rollout, API and SDK tests (released versions, a real uvicorn server).

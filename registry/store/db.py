@@ -165,6 +165,15 @@ class Store:
         with self._translate_errors(), self._writer().begin() as conn:
             yield conn
 
+    @staticmethod
+    def session_on(conn: Connection) -> Session:
+        """An ORM session inside ``conn``'s transaction, for the code written on the models
+        that a Core path needs now and then (the eval gate reads results and releases): it
+        loads SQLModel only when called, and never commits or ends ``conn``'s transaction."""
+        from sqlmodel import Session
+
+        return Session(bind=conn, expire_on_commit=False)
+
     def _writer(self) -> Engine:
         """The engine for write transactions: on SQLite they take the write lock at once,
         so two writers queue instead of failing half-way."""

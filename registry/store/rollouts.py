@@ -61,7 +61,8 @@ EVENTS = table(
 EVALS = table(
     "eval_records", column("id", Integer), column("env", String), column("prompt", String),
     column("version", String), column("suite", String), column("passed", Boolean),
-    column("score", Float), column("actor", String), _when("created_at"))
+    column("score", Float), column("actor", String), _when("created_at"),
+    column("fingerprint", String))
 RELEASES = table("releases", column("id", Integer), column("kind", String),
                  column("name", String), column("version", String))
 LIGHT_TABLES = (ENVIRONMENTS, ROLLOUTS, EVENTS, EVALS, RELEASES)
@@ -141,10 +142,13 @@ def rollout_events(conn: Connection, env: str, prompt: str) -> list[Row[Any]]:
 
 
 def add_eval(conn: Connection, *, env: str, prompt: str, version: str, suite: str,
-             passed: bool, score: float | None, actor: str) -> Row[Any]:
-    """Record an eval outcome; the row as written, with its id."""
+             passed: bool, score: float | None, actor: str,
+             fingerprint: str | None = None) -> Row[Any]:
+    """Record an eval outcome (of the bundle ``fingerprint``); the row as written, with its
+    id."""
     stmt = insert(EVALS).values(env=env, prompt=prompt, version=version, suite=suite,
                                 passed=passed, score=score, actor=actor,
+                                fingerprint=fingerprint,
                                 created_at=utcnow()).returning(*EVALS.c)
     return conn.execute(stmt).one()
 
