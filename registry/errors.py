@@ -134,6 +134,23 @@ class InvalidToolArguments(OutputError):
     """A tool call whose arguments are not JSON or break the tool's ``parameters``."""
 
 
+class ProviderError(BackendUnavailable):
+    """A model provider failed to answer (an eval run's call). ``status`` is the HTTP status
+    it answered with (None: no answer, e.g. a timeout); 429 and 5xx are worth retrying."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool | None = None,
+                 retry_after: float | None = None, detail: object | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = (status is None or status == 429 or status >= 500) \
+            if retryable is None else retryable
+
+
+class MissingRecording(NotFoundError):
+    """A replayed eval case has no recorded response: an error, never a silent pass."""
+
+
 class ErrorMapping(NamedTuple):
     code: str  # on the wire: the ``error`` field of an HTTP error body
     exit_code: int
@@ -170,6 +187,9 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
     InvalidToolArguments: ErrorMapping("invalid_tool_arguments", exit_code=2, http_status=422),
     # --- OpenFeature / OFREP ---
     TargetingKeyMissing: ErrorMapping("targeting_key_missing", exit_code=2, http_status=400),
+    # --- eval runner ---
+    ProviderError: ErrorMapping("provider", exit_code=5, http_status=503),
+    MissingRecording: ErrorMapping("missing_recording", exit_code=3, http_status=404),
 }
 for _cls, _mapping in ERROR_TABLE.items():
     _cls.code = _mapping.code

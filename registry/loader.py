@@ -26,6 +26,8 @@ import yaml
 from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError as PydanticValidationError
 
+from promptctl.evals.dataset import DatasetProblem, Reader, attach
+from promptctl.evals.suite import EvalSuite  # registers the eval kind
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.model import (
@@ -210,7 +212,37 @@ def load_directory(
             findings.append(exc.finding(rel))
     result = load_sources(sources, limits)
     result.findings[:0] = findings
+    base = relative_to or root
+    result.artifacts = attach_datasets(result.artifacts, result.findings,
+                                       lambda rel: _read_beside(base / rel, limits), limits)
     return result
+
+
+def _read_beside(path: Path, limits: Limits) -> bytes | None:
+    """A dataset file beside a suite (``None`` if absent), read as strictly as artifacts."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        return read_file(path, limits)
+    except Unreadable as exc:
+        raise DatasetProblem(exc.message) from None
+
+
+def attach_datasets(items: list[Located], findings: list[Finding], read: Reader,
+                    limits: Limits = DEFAULT_LIMITS) -> list[Located]:
+    """``items`` with each eval suite's dataset file attached (its rows and the SHA-256 of
+    its bytes become part of the suite); a suite whose dataset fails is dropped, with its
+    findings (:func:`promptctl.evals.dataset.attach`)."""
+    out = []
+    for item in items:
+        if not isinstance(item.artifact, EvalSuite):
+            out.append(item)
+            continue
+        suite, problems = attach(item.artifact, item.path, read, limits)
+        findings.extend(problems)
+        if suite is not None:
+            out.append(Located(suite, item.path))
+    return out
 
 
 def load_sources(

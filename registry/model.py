@@ -282,6 +282,8 @@ ARTIFACT_CLASSES: dict[str, type[ArtifactBase]] = {
     "tool": Tool,
     "index": Index,
 }
+"""The ``eval`` kind adds itself here when :mod:`promptctl.evals.suite` is imported (the
+loader and the store import it), so this module does not import that one back."""
 
 
 def check_json_schema(schema: dict[str, Any]) -> None:

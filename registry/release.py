@@ -38,10 +38,11 @@ from datetime import UTC, datetime
 
 from promptctl.canonical import canonical_json
 from promptctl.errors import ConflictError, DirtyTreeError, ValidationError
+from promptctl.evals.dataset import Reader
 from promptctl.failpoints import crash_point
 from promptctl.gitrepo import HASH_TRAILER, PATH_TRAILER, NewTag, TagInfo, content_hash_in
 from promptctl.lint import lint_tree, refuse_errors
-from promptctl.loader import Located, load_sources
+from promptctl.loader import Located, attach_datasets, load_sources
 from promptctl.model import ArtifactKey
 from promptctl.release_overrides import declared_overrides
 from promptctl.store import on_duplicate
@@ -191,7 +192,10 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
     files = ws.git.read_files(sorted(set(wanted.values())))
     problems = []
     for key, (commit, path) in sorted(wanted.items()):
-        theirs = _hash_of(key, path, files[(commit, path)])
+        def beside(rel: str, at: str = commit) -> bytes | None:  # a suite's dataset file
+            return ws.git.read_files([(at, rel)])[(at, rel)]
+
+        theirs = _hash_of(key, path, files[(commit, path)], beside)
         if theirs != ours[key][1]:
             held = f"content {theirs[:12]}" if theirs else "no such artifact"
             problems.append(
@@ -202,14 +206,18 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
         raise ConflictError(problems[0], detail=problems)
 
 
-def _hash_of(key: ArtifactKey, path: str, data: bytes | None) -> str | None:
-    """The content hash of ``key`` as the file ``data`` defines it (None if it does not)."""
+def _hash_of(key: ArtifactKey, path: str, data: bytes | None,
+             beside: Reader | None = None) -> str | None:
+    """The content hash of ``key`` as the file ``data`` defines it (None if it does not);
+    ``beside`` reads the files next to it at the same commit (an eval suite's dataset)."""
     if data is None:
         return None
     try:
         loaded = load_sources([(path, data.decode("utf-8"))])
     except (UnicodeDecodeError, ValueError):
         return None
+    if beside is not None:
+        loaded.artifacts = attach_datasets(loaded.artifacts, loaded.findings, beside)
     match = [item for item in loaded.artifacts if item.artifact.key == key]
     return match[0].artifact.content_hash() if match else None
 

@@ -25,6 +25,7 @@ from promptctl.rollout_state import Change, RolloutState
 from promptctl.service import (
     CreatedToken,
     EvalResult,
+    EvalRunInfo,
     RevokedToken,
     TokenInfo,
     check_score,
@@ -83,9 +84,12 @@ class RemoteService:
         return str(self._call("POST", "/v1/envs", {"name": name})["env"])
 
     def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
-                    score: float | None = None, actor: str | None = None) -> EvalResult:
+                    score: float | None = None, actor: str | None = None,
+                    fingerprint: str | None = None) -> EvalResult:
         body = {"version": version, "passed": passed, "suite": suite, "score": check_score(score),
                 "actor": self._actor(actor)}
+        if fingerprint is not None:
+            body["fingerprint"] = fingerprint
         return EvalResult.from_dict(self._call("POST", _prompt_path(env, prompt, "evals"), body))
 
     # -- tokens -----------------------------------------------------------------------------
@@ -101,6 +105,35 @@ class RemoteService:
     def revoke_token(self, token_id: int) -> RevokedToken:
         return RevokedToken.from_dict(self._call("DELETE", f"/v1/tokens/{int(token_id)}"))
 
+    # --- evals ---
+
+    def record_eval_run(self, payload: dict[str, Any], *,
+                        actor: str | None = None) -> EvalRunInfo:
+        """The run first, then its cases in batches that fit the server's body limit."""
+        cases = list(payload.get("run", {}).get("cases") or [])
+        batches = _batches(cases, EVAL_BATCH_BYTES)
+        first = dict(payload) | {"run": dict(payload["run"]) | {"cases": batches[0]},
+                                 "cases_expected": len(cases), "actor": self._actor(actor)}
+        info = EvalRunInfo.from_dict(self._call("POST", "/v1/evals/runs", first))
+        for batch in batches[1:]:
+            info = EvalRunInfo.from_dict(
+                self._call("POST", f"/v1/evals/runs/{info.id}/cases", {"cases": batch}))
+        return info
+
+    def eval_runs(self, *, prompt: str | None = None, suite: str | None = None,
+                  limit: int = 20) -> list[EvalRunInfo]:
+        params = {k: v for k, v in (("prompt", prompt), ("suite", suite)) if v}
+        params["limit"] = str(limit)
+        return [EvalRunInfo.from_dict(r)
+                for r in self._call("GET", "/v1/evals/runs", params=params)]
+
+    def eval_run(self, run_id: int) -> EvalRunInfo:
+        return EvalRunInfo.from_dict(self._call("GET", f"/v1/evals/runs/{int(run_id)}"))
+
+    def released_bundle(self, prompt: str, version: str) -> dict[str, Any]:
+        path = f"/v1/evals/bundles/{quote(prompt, safe='')}/{quote(version, safe='')}"
+        return dict(self._call("GET", path))
+
     # -- internals --------------------------------------------------------------------------
 
     def _actor(self, actor: str | None) -> str:
@@ -115,6 +148,26 @@ class RemoteService:
         if response.status_code >= 400:
             raise error_from_response(response)
         return response.json()
+
+
+EVAL_BATCH_BYTES = 40_000
+"""Largest batch of case results sent at once (the server takes 64 KiB bodies)."""
+
+
+def _batches(items: list[Any], budget: int) -> list[list[Any]]:
+    """``items`` in order, split so each batch's JSON stays under ``budget`` bytes."""
+    import json
+
+    batches: list[list[Any]] = [[]]
+    size = 0
+    for item in items:
+        length = len(json.dumps(item))
+        if batches[-1] and size + length > budget:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += length
+    return batches
 
 
 def _prompt_path(env: str, prompt: str, action: str) -> str:

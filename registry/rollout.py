@@ -17,7 +17,6 @@ from typing import Any
 from promptctl.env_names import check_env_name
 from promptctl.errors import (
     BackendUnavailable,
-    CheckFailed,
     ConflictError,
     NotFoundError,
     UsageError,
@@ -129,34 +128,40 @@ class Rollouts:
         return self._apply(env, prompt, "rollback", change, reason, actor)
 
     def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
-                    score: float | None = None, actor: str | None = None) -> EvalRecord:
-        """Record an eval outcome; environments with ``require_eval`` gate promotes on it."""
+                    score: float | None = None, actor: str | None = None,
+                    fingerprint: str | None = None) -> EvalRecord:
+        """Record an eval outcome of a released version's bundle; environments with
+        ``require_eval`` gate promotes on it. ``fingerprint``, when given, must be the
+        released bundle's (a result of another bundle is no evidence for this one)."""
+        from promptctl.evals.records import released_fingerprint
+
         if not suite or len(suite) > 128:
             raise UsageError("the eval suite's name must have 1-128 characters, "
                              f"got {len(suite or '')}")
         self.require_environment(env)
         with self.store.write() as session:
             _require_released(session, prompt, version)
+            released = released_fingerprint(session, prompt, version)
+            if fingerprint is not None and fingerprint != released:
+                raise UsageError(f"fingerprint {fingerprint[:12]} is not the bundle of "
+                                 f"{prompt}@{version} ({released[:12]}): the result is of "
+                                 "another bundle")
             return rows.add_eval(session, EvalRecord(
                 env=env, prompt=prompt, version=version, suite=suite, passed=passed,
-                score=score, actor=actor or default_actor()))
+                score=score, actor=actor or default_actor(), fingerprint=released))
 
     # -- internals ----------------------------------------------------------------------------
 
     def _check_eval_gate(self, session: Session, env: str, prompt: str, version: str) -> None:
+        """See :func:`promptctl.evals.records.check_gate`: a passing run of this exact
+        bundle against the environment's live stable."""
         required = self.config.get(env, {}).get("require_eval", False)
         if not required:
             return
-        latest = rows.latest_eval(session, env, prompt, version,
-                                  required if isinstance(required, str) else None)
-        suite = f" of suite {required!r}" if isinstance(required, str) else ""
-        if latest is None:
-            raise CheckFailed(f"{env} requires a passing eval{suite} before promoting: "
-                              f"record a passing eval of {prompt}@{version} in {env} "
-                              "(`promptctl eval record`)")
-        if not latest.passed:
-            raise CheckFailed(f"{env} requires a passing eval{suite}: the latest eval of "
-                              f"{prompt}@{version} ({latest.suite}) failed")
+        from promptctl.evals.records import check_gate
+
+        row = rows.rollout_row(session, env, prompt)
+        check_gate(session, env, prompt, version, required, row.stable if row else None)
 
     def _apply(self, env: str, prompt: str, action: str,
                change: Callable[[RolloutState, list[str]], tuple[RolloutState, list[str]]],

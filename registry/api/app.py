@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promptctl.api.auth import Authenticator
+from promptctl.api.eval_routes import router as eval_router
 from promptctl.api.feed import ChangeFeed, LocalChangeFeed
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from promptctl.api.ofrep_routes import router as ofrep_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     app.include_router(router)
     app.include_router(state_router)
     app.include_router(ofrep_router)
+    app.include_router(eval_router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app

@@ -110,7 +110,8 @@ class _Sides:
 
     @classmethod
     def split(cls, base: RevisionFiles, head: RevisionFiles) -> _Sides:
-        same = {p for p, sha in head.files.items() if base.files.get(p) == sha}
+        same = {p for p in head.files
+                if p in base.files and base.identity(p) == head.identity(p)}
         old = base.parse([p for p in base.files if p not in same])
         new = head.parse([p for p in head.files if p not in same])
         shared = head.light(sorted(same))

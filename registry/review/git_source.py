@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from promptctl.loader import (
     LoadResult,
     Located,
     Unreadable,
+    attach_datasets,
     check_size,
     duplicate_findings,
     kind_of_path,
@@ -83,6 +85,8 @@ class RevisionFiles:
     _texts: dict[str, bytes] = field(default_factory=dict)
     refused: dict[str, Finding] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
+    companions: dict[str, str] = field(default_factory=dict)
+    """Dataset files eval suites may name (``*.jsonl``, ``*.yaml``): path → blob id."""
 
     def blobs(self, paths: list[str]) -> dict[str, bytes]:
         """Bytes of ``paths`` (not decoded: the loader decodes strictly), reading the missing
@@ -116,7 +120,26 @@ class RevisionFiles:
             result.findings.extend(findings)
             if artifact is not None:
                 result.artifacts.append(Located(artifact, path))
+        result.artifacts = attach_datasets(result.artifacts, result.findings,
+                                           self._companion, self.limits)
         return result
+
+    def identity(self, path: str) -> str:
+        """What makes a file unchanged: its blob, and for a suite its folder's datasets."""
+        if not path.endswith(".eval.yaml"):
+            return self.files[path]
+        folder = posixpath.dirname(path)
+        beside = sorted(f"{p}={sha}" for p, sha in self.companions.items()
+                        if posixpath.dirname(p) == folder)
+        return "|".join([self.files[path], *beside])
+
+    def _companion(self, path: str) -> bytes | None:
+        sha = self.companions.get(path)
+        if sha is None:
+            return None
+        if path not in self._texts:
+            self._texts[path] = _cat_blobs(self.root, [sha])[sha]
+        return self._texts[path]
 
     def light(self, paths: list[str]) -> list[Located]:
         """Identity and refs only (no validation) of ``paths``: enough to match and resolve."""
@@ -280,12 +303,16 @@ def list_revision(
                   registry_dir.rstrip("/") + "/")
     files: dict[str, str] = {}
     refused: dict[str, Finding] = {}
+    companions: dict[str, str] = {}
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, path_bytes = record.partition(b"\t")
         mode, obj_type, sha, size = meta.decode().split()
         path = path_bytes.decode("utf-8", errors="surrogateescape")
+        if obj_type == "blob" and mode != SYMLINK_MODE and is_companion(path) and \
+                int(size) <= limits.max_file_bytes:
+            companions[path] = sha
         if obj_type != "blob" or not (kind_of_path(path) or misnamed_kind(path)):
             continue
         files[path] = sha
@@ -293,7 +320,13 @@ def list_revision(
         if problem is not None:
             refused[path] = problem
     return RevisionFiles(root, revision, dict(sorted(files.items())), refused=refused,
-                         limits=limits)
+                         limits=limits, companions=companions)
+
+
+def is_companion(path: str) -> bool:
+    """A file a suite may name as its dataset (not an artifact file)."""
+    return path.endswith((".jsonl", ".yaml", ".yml")) and not kind_of_path(path) \
+        and not misnamed_kind(path)
 
 
 def _listing_problem(path: str, mode: str, size: int, limits: Limits) -> Finding | None:
@@ -376,7 +409,28 @@ def _worktree_files(
         files[finding.path] = (_blob_id(os.fsencode(os.readlink(link))) if link.is_symlink()
                                else _stand_in_id(finding.path))
         refused[finding.path] = finding
-    return RevisionFiles(root, revision, dict(sorted(files.items())), texts, refused, limits)
+    companions = _worktree_companions(root, [rel for rel in files if rel.endswith(".eval.yaml")],
+                                      texts, limits)
+    return RevisionFiles(root, revision, dict(sorted(files.items())), texts, refused, limits,
+                         companions)
+
+
+def _worktree_companions(root: Path, suites: list[str], texts: dict[str, bytes],
+                         limits: Limits) -> dict[str, str]:
+    """Dataset files in the folders of the suites (read now: they are small and few)."""
+    found: dict[str, str] = {}
+    for folder in sorted({posixpath.dirname(p) for p in suites}):
+        with os.scandir(root / folder) as entries:
+            for entry in entries:
+                rel = posixpath.join(folder, entry.name)
+                if not is_companion(rel) or entry.is_symlink() or not entry.is_file():
+                    continue
+                try:
+                    data = read_file(Path(entry.path), limits)
+                except Unreadable:
+                    continue
+                found[rel], texts[rel] = _blob_id(data), data
+    return found
 
 
 def _text_or_empty(data: bytes) -> str:

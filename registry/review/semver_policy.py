@@ -178,7 +178,37 @@ def _index(bump: Bump, old: Index, new: Index) -> None:
             bump.need("minor", f"{label} changed from {_show(before)} to {_show(after)}")
 
 
+def _eval(bump: Bump, old: Any, new: Any) -> None:
+    """An eval suite: another prompt is major; cases, assertions, thresholds, the dataset
+    or the provider changed are minor (the gate's evidence changes)."""
+    if old.prompt != new.prompt:
+        bump.need("major", f"evaluated prompt changed from {old.prompt} to {new.prompt}")
+    old_cases = {c.name: c for c in old.all_cases()}
+    new_cases = {c.name: c for c in new.all_cases()}
+    added, removed = sorted(new_cases.keys() - old_cases.keys()), \
+        sorted(old_cases.keys() - new_cases.keys())
+    changed = sorted(n for n in new_cases.keys() & old_cases.keys()
+                     if new_cases[n] != old_cases[n])
+    for what, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            bump.need("minor", f"case(s) {what}: {', '.join(names[:3])}{more}")
+    if old.thresholds != new.thresholds:
+        bump.need("minor", "gate thresholds changed")
+    if old.provider != new.provider:
+        bump.need("minor", "provider changed")
+
+
 _CHECKERS: dict[type, Any] = {Prompt: _prompt, ModelConfig: _model, Tool: _tool, Index: _index}
+
+
+def _register_eval() -> None:
+    from promptctl.evals.suite import EvalSuite
+
+    _CHECKERS[EvalSuite] = _eval
+
+
+_register_eval()
 
 
 # -- schemas ------------------------------------------------------------------------------------
