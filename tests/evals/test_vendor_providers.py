@@ -15,10 +15,12 @@ from tests.evals.suites import case, write_suite
 from tests.vendor_wire import (
     CHAT,
     MESSAGES,
+    RESPONSES,
     Answer,
     VendorWire,
     anthropic_body,
     openai_chat_body,
+    openai_responses_body,
     vendor_wire,
 )
 
@@ -91,6 +93,25 @@ def test_openai_sends_the_bundles_chat_call_and_reads_answers_and_tool_calls(
     identity = report["run"]["provider"]
     assert identity["type"] == "openai" and identity["base_url"] == vendor_wire.openai_url
     assert "test-key" not in json.dumps(report)
+
+
+@pytest.mark.slow
+def test_openai_with_api_responses_sends_the_bundles_responses_call(
+        cli: Cli, vendor_wire: VendorWire) -> None:
+    model = cli.root / "prompts" / "support-chat.model.yaml"
+    text = model.read_text()
+    model.write_text("".join(line for line in text.splitlines(keepends=True)
+                             if not line.lstrip().startswith("stop:")))  # Responses has none
+    suite(cli, "openai", "answers", api="responses")
+    vendor_wire.reply(RESPONSES, openai_responses_body(ANSWER))
+    code, report = run(cli, openai_env(vendor_wire))
+    assert code == 0, report
+    assert cases(report)["answers"]["output_tokens"] == 5
+    body = vendor_wire.last(RESPONSES).body
+    assert "support agent for Acme" in body["instructions"]
+    assert [item["role"] for item in body["input"]] == ["user"]
+    assert body["text"]["format"]["type"] == "json_schema"
+    assert [t["name"] for t in body["tools"]] == ["search-kb", "create-ticket"]
 
 
 @pytest.mark.slow
@@ -184,4 +205,20 @@ def test_a_missing_api_key_is_a_one_line_error_and_nothing_is_stored(
     assert result.output.strip() == (
         f"error: the {kind} provider needs an API key in ${variable} (or name another "
         "variable with the provider setting api_key_env)")
+    assert json.loads(cli("eval", "list", "--json").output) == []
+
+
+@pytest.mark.slow
+def test_a_bundle_the_vendor_api_cannot_take_is_a_one_line_error_before_any_call(
+        cli: Cli, vendor_wire: VendorWire) -> None:
+    model = cli.root / "prompts" / "support-chat.model.yaml"
+    model.write_text(model.read_text().replace("provider: openai", "provider: anthropic")
+                     .replace("gpt-4o-mini-2024-07-18", "claude-test-1"))  # temperature kept
+    suite(cli, "anthropic", "answers", "more")
+    env = {"ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": vendor_wire.anthropic_url}
+    result = cli("eval", "run", "support", "--suite", SUITE, env=env)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "sets 'temperature', which anthropic does not accept" in result.output
+    assert vendor_wire.requests == []
     assert json.loads(cli("eval", "list", "--json").output) == []
