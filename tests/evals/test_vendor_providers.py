@@ -115,6 +115,22 @@ def test_openai_with_api_responses_sends_the_bundles_responses_call(
 
 
 @pytest.mark.slow
+def test_an_llm_rubric_judge_is_called_through_the_same_provider_with_its_model_alone(
+        cli: Cli, vendor_wire: VendorWire) -> None:
+    rubric = {"type": "llm-rubric", "value": "Is it polite?", "provider": "support-chat@1.0.0"}
+    write_suite(cli.root, name=SUITE, provider={"type": "openai"},
+                cases=[case("polite", assertions=[rubric])])
+    vendor_wire.reply(CHAT, openai_chat_body(ANSWER))
+    vendor_wire.reply(CHAT, openai_chat_body('{"pass": true, "score": 0.9, "reason": "kind"}'))
+    code, report = run(cli, openai_env(vendor_wire))
+    assert code == 0, report
+    judged = vendor_wire.requests[1].body
+    assert "tools" not in judged and "response_format" not in judged
+    assert "Is it polite?" in judged["messages"][1]["content"]
+    assert report["run"]["judges"][0]["ref"] == "support-chat@1.0.0"
+
+
+@pytest.mark.slow
 def test_openai_429_and_5xx_are_retried_and_a_case_that_keeps_failing_fails_alone(
         cli: Cli, vendor_wire: VendorWire) -> None:
     suite(cli, "openai", "retried", "broken", "after")
@@ -222,3 +238,36 @@ def test_a_bundle_the_vendor_api_cannot_take_is_a_one_line_error_before_any_call
     assert "sets 'temperature', which anthropic does not accept" in result.output
     assert vendor_wire.requests == []
     assert json.loads(cli("eval", "list", "--json").output) == []
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"api_key": "sk-live"}, "reads its key from an environment variable only"),
+    ({"headers": {"Authorization": "Bearer sk-live"}}, "credentials come from"),
+    ({"temprature": "0"}, "has no setting 'temprature'; known: base_url"),
+], ids=["api_key", "auth-header", "unknown"])
+def test_bad_provider_settings_are_a_one_line_error(cli: Cli, settings: dict[str, Any],
+                                                    message: str) -> None:
+    write_suite(cli.root, name=SUITE, provider={"type": "openai", "settings": settings},
+                cases=[case("answers")])
+    result = cli("eval", "run", "support", "--suite", SUITE,
+                 env={"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_retry_after_is_read_in_seconds_or_ms_and_capped_by_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from promptctl.evals.providers.vendor import retry_after
+
+    def wait(**headers: str) -> float | None:
+        return retry_after(httpx.Response(429, headers=headers))
+
+    assert wait() is None
+    assert wait(**{"retry-after": "2"}) == 2.0
+    assert wait(**{"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert wait(**{"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None  # the backoff
+    assert wait(**{"retry-after": "3600"}) == 60.0
+    monkeypatch.setenv("PROMPTCTL_MAX_RETRY_AFTER_SECONDS", "5")
+    assert wait(**{"retry-after": "3600"}) == 5.0

@@ -24,8 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from promptctl.errors import OutputError, ProviderError, UsageError
 from promptctl.evals.providers.base import ProviderRequest, ProviderResponse, ToolCall
-from promptctl.limits import DEFAULT_LIMITS
+from promptctl.limits import limits_from
 from promptctl.providers.spec import CallSpec
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+"""Headers that carry a key: never in settings, which are recorded with every result."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ def string_settings(kind: str, settings: Mapping[str, Any], known: Sequence[str]
                     isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
                 raise UsageError(f"{kind} provider: settings.headers must map header names "
                                  "to strings")
+            secret = sorted(k for k in value if k.lower() in CREDENTIAL_HEADERS)
+            if secret:
+                raise UsageError(f"{kind} provider: settings.headers may not set {secret[0]}: "
+                                 "credentials come from environment variables only "
+                                 "(settings.api_key_env)")
         elif not isinstance(value, str) or not value:
             raise UsageError(f"{kind} provider: settings.{key} must be a non-empty string")
     return dict(settings)
@@ -162,7 +170,8 @@ def one_line(text: str, limit: int = 300) -> str:
 
 def retry_after(response: Any) -> float | None:
     """Seconds from ``retry-after-ms`` or ``retry-after`` (a number), capped by
-    ``Limits.max_retry_after_seconds``; ``None``: none given (the runner's backoff)."""
+    ``Limits.max_retry_after_seconds`` (``PROMPTCTL_MAX_RETRY_AFTER_SECONDS``); ``None``:
+    none given, or an HTTP date (the runner's backoff applies)."""
     headers = getattr(response, "headers", None) or {}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         raw = headers.get(name)
@@ -173,7 +182,7 @@ def retry_after(response: Any) -> float | None:
         except ValueError:
             continue  # an HTTP date: use the runner's backoff
         if seconds >= 0:
-            return min(seconds, DEFAULT_LIMITS.max_retry_after_seconds)
+            return min(seconds, limits_from().max_retry_after_seconds)
     return None
 
 
