@@ -150,6 +150,10 @@ def call(kind: str, sdk: Any, send: Callable[[], Any]) -> Any:
     except sdk.APIConnectionError as exc:
         raise ProviderError(f"{kind}: cannot reach the server: {one_line(str(exc))}",
                             status=None) from None
+    except TypeError as exc:  # an SDK too old for the bundle's arguments: every call fails
+        raise UsageError(f"the installed {kind} SDK does not take the bundle's call "
+                         f"arguments ({one_line(str(exc))}): upgrade promptctl's `{kind}` "
+                         "extra") from None
     except (sdk.APIError, ValueError) as exc:  # a 200 the SDK could not read
         raise ProviderError(f"{kind}: malformed answer: {one_line(str(exc))}",
                             retryable=False) from None
