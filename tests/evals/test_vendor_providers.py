@@ -131,6 +131,21 @@ def test_an_llm_rubric_judge_is_called_through_the_same_provider_with_its_model_
 
 
 @pytest.mark.slow
+def test_openai_with_azure_endpoint_calls_the_deployment_through_azure_openai(
+        cli: Cli, vendor_wire: VendorWire) -> None:
+    suite(cli, "openai", "answers", azure_endpoint=vendor_wire.url.replace("//", "//u:pw@"),
+          api_version="2024-10-21")
+    code, report = run(cli, {"AZURE_OPENAI_API_KEY": "azure-key"}, "--retries", "0")
+    sent = vendor_wire.last()
+    assert sent.path == "/openai/deployments/gpt-4o-mini-2024-07-18/chat/completions"
+    assert headers(sent)["api-key"] == "azure-key"
+    assert code == 1  # the local server knows no Azure path: a clear failed case
+    assert cases(report)["answers"]["error"] == "openai answered 404: test error 404"
+    assert report["run"]["provider"]["settings"]["azure_endpoint"] == vendor_wire.url
+    assert "pw" not in json.dumps(report["run"]["provider"])
+
+
+@pytest.mark.slow
 def test_openai_429_and_5xx_are_retried_and_a_case_that_keeps_failing_fails_alone(
         cli: Cli, vendor_wire: VendorWire) -> None:
     suite(cli, "openai", "retried", "broken", "after")

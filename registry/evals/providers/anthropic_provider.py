@@ -22,6 +22,7 @@ from promptctl.evals.providers.vendor import (
     CallArgs,
     call,
     credentials,
+    public_settings,
     public_url,
     response_of,
     string_settings,
@@ -51,7 +52,7 @@ class AnthropicProvider:
 
     def identity(self) -> dict[str, Any]:
         return {"type": self.type, "target": self.target,
-                "base_url": public_url(self.base_url), "settings": self.settings}
+                "base_url": public_url(self.base_url), "settings": public_settings(self.settings)}
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         kwargs = self.kwargs(request)  # a bundle the API cannot take raises here, unsent

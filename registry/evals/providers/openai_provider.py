@@ -33,6 +33,7 @@ from promptctl.evals.providers.vendor import (
     CallArgs,
     call,
     credentials,
+    public_settings,
     public_url,
     response_of,
     string_settings,
@@ -87,7 +88,7 @@ class OpenAIProvider:
 
     def identity(self) -> dict[str, Any]:
         return {"type": self.type, "target": self.target, "api": self.api,
-                "base_url": public_url(self.base_url), "settings": self.settings}
+                "base_url": public_url(self.base_url), "settings": public_settings(self.settings)}
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         kwargs = self.kwargs(request)  # a bundle the API cannot take raises here, unsent

@@ -29,6 +29,7 @@ from promptctl.providers.spec import CallSpec
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
 """Headers that carry a key: never in settings, which are recorded with every result."""
+URL_SETTINGS = frozenset({"base_url", "azure_endpoint"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,12 @@ def public_url(url: str | None) -> str | None:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as recorded in a provider's identity: URLs without user/password."""
+    return {key: public_url(value) if key in URL_SETTINGS else value
+            for key, value in settings.items()}
 
 
 class CallArgs:
