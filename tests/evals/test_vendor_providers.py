@@ -146,6 +146,24 @@ def test_openai_with_azure_endpoint_calls_the_deployment_through_azure_openai(
 
 
 @pytest.mark.slow
+def test_an_openai_compatible_server_takes_another_providers_bundle_and_a_target_model(
+        cli: Cli, vendor_wire: VendorWire) -> None:
+    model = cli.root / "prompts" / "support-chat.model.yaml"
+    model.write_text(model.read_text().replace("provider: openai", "provider: ollama")
+                     .replace("gpt-4o-mini-2024-07-18", "llama3.1"))
+    suite(cli, "openai", "answers")
+    vendor_wire.reply(CHAT, openai_chat_body(ANSWER))
+    vendor_wire.reply(CHAT, openai_chat_body(ANSWER))
+    code, report = run(cli, openai_env(vendor_wire))
+    assert code == 0, report
+    assert vendor_wire.last(CHAT).body["model"] == "llama3.1"
+    code, report = run(cli, openai_env(vendor_wire), "--provider", "openai:llama3.1:8b")
+    assert code == 0, report
+    assert vendor_wire.last(CHAT).body["model"] == "llama3.1:8b"
+    assert report["run"]["provider"]["target"] == "llama3.1:8b"
+
+
+@pytest.mark.slow
 def test_openai_429_and_5xx_are_retried_and_a_case_that_keeps_failing_fails_alone(
         cli: Cli, vendor_wire: VendorWire) -> None:
     suite(cli, "openai", "retried", "broken", "after")
