@@ -73,6 +73,10 @@ class Limits:
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""
+    # eval providers (openai, anthropic)
+    max_retry_after_seconds: float = 60.0
+    """Longest ``Retry-After`` of a 429/5xx answer an eval run waits for; a longer one is
+    cut to this (a proxy's "come back in an hour" would otherwise hang the run)."""
 
 
 DEFAULT_LIMITS = Limits()
