@@ -58,6 +58,11 @@ class Limits:
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""
+    # web dashboard
+    max_ui_sessions: int = 10_000
+    """Most dashboard sessions one server keeps at once (the oldest is signed out first)."""
+    ui_session_seconds: float = 12 * 3600.0
+    """How long a dashboard sign-in lasts before the token must be pasted again."""
 
 
 DEFAULT_LIMITS = Limits()

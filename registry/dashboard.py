@@ -1,0 +1,106 @@
+"""What the web dashboard shows, as plain values: the overview grid, a prompt's releases and
+the comparison of two released versions.
+
+Core code (no HTTP, no templates): ``promptctl.api.ui`` formats these. The rollout state
+comes from the application layer (:class:`promptctl.local_service.LocalService`), releases
+from the store, and the comparison from the same review code as ``promptctl diff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from promptctl.catalog import Catalog
+from promptctl.catalog_queries import ReleaseInfo
+from promptctl.errors import NotFoundError, UsageError
+from promptctl.loader import Located
+from promptctl.local_service import LocalService
+from promptctl.model import ArtifactKey, parse_version
+from promptctl.review.report import ArtifactDiff
+from promptctl.rollout_state import RolloutState
+from promptctl.store import Store
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What one environment serves of one prompt."""
+
+    stable: str | None
+    canary: str | None
+    percent: int
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    prompt: str
+    cells: tuple[Cell | None, ...]  # one per environment of the grid, None: never promoted
+
+
+@dataclass(frozen=True)
+class Overview:
+    envs: tuple[str, ...]
+    rows: tuple[OverviewRow, ...]
+
+
+def overview(service: LocalService, store: Store, envs: list[str]) -> Overview:
+    """Every prompt (released or served) by ``envs``, from one status query."""
+    from promptctl.store.releases import released_names
+
+    states: dict[tuple[str, str], RolloutState] = {
+        (s.env, s.prompt): s for s in service.status() if s.env in envs}
+    with store.session() as session:
+        names = set(released_names(session, "prompt"))
+    names |= {prompt for _, prompt in states}
+    rows = tuple(OverviewRow(name, tuple(_cell(states.get((env, name))) for env in envs))
+                 for name in sorted(names))
+    return Overview(tuple(envs), rows)
+
+
+def _cell(state: RolloutState | None) -> Cell | None:
+    if state is None or not (state.stable or state.canary):
+        return None
+    return Cell(state.stable, state.canary, state.percent if state.canary else 0)
+
+
+def released_versions(store: Store, name: str) -> tuple[str, list[ReleaseInfo]]:
+    """The newest release's description and every release of prompt ``name``, newest
+    first; ``NotFoundError`` when it has none."""
+    from promptctl.store.releases import record_artifact, releases_of
+
+    with store.session() as session:
+        records = releases_of(session, "prompt", name)
+    if not records:
+        raise NotFoundError(f"prompt {name!r} has no released version")
+    infos = [ReleaseInfo(version=r.version, released_at=r.released_at.isoformat(),
+                         commit=r.git_commit, author=r.commit_author, released_by=r.author,
+                         hash=r.content_hash, tag=r.tag, bump_override=r.bump_override)
+             for r in records]
+    newest = max(records, key=lambda r: parse_version(r.version))
+    return (record_artifact(newest).description,
+            sorted(infos, key=lambda r: parse_version(r.version), reverse=True))
+
+
+def compare_released(store: Store, name: str, old: str, new: str) -> ArtifactDiff:
+    """Released versions ``old`` and ``new`` of prompt ``name``, compared as ``promptctl
+    diff`` compares them (``NotFoundError`` for a version that was never released)."""
+    from promptctl.review.diff import version_diff
+    from promptctl.store.releases import load_released
+
+    for version in (old, new):
+        try:
+            parse_version(version)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    keys = [ArtifactKey("prompt", name, old), ArtifactKey("prompt", name, new)]
+    with store.session() as session:
+        catalog = load_released(Catalog(), session, keys)
+        sides = [catalog.get(key) for key in keys]
+        missing = [key.version for key, entry in zip(keys, sides, strict=True) if entry is None]
+        if missing:
+            raise NotFoundError(f"prompt {name}@{missing[0]} was never released")
+        pins = [ArtifactKey(kind, ref.name, ref.version)
+                for entry in sides if entry is not None for kind, ref in entry.artifact.refs()]
+        load_released(catalog, session, pins)
+    before, after = (Located(e.artifact, f"{name}@{e.artifact.version}")  # type: ignore[union-attr]
+                     for e in sides)
+    return version_diff(before, after, catalog)
