@@ -42,8 +42,9 @@ class Overview:
     rows: tuple[OverviewRow, ...]
 
 
-def overview(service: LocalService, store: Store, envs: list[str]) -> Overview:
-    """Every prompt (released or served) by ``envs``, from one status query."""
+def overview(service: LocalService, store: Store, envs: list[str], search: str = "") -> Overview:
+    """Every prompt (released or served) by ``envs``, from one status query; with
+    ``search``, only the prompts whose name contains it."""
     from promptctl.store.releases import released_names
 
     states: dict[tuple[str, str], RolloutState] = {
@@ -51,6 +52,8 @@ def overview(service: LocalService, store: Store, envs: list[str]) -> Overview:
     with store.session() as session:
         names = set(released_names(session, "prompt"))
     names |= {prompt for _, prompt in states}
+    if search:
+        names = {name for name in names if search.lower() in name}
     rows = tuple(OverviewRow(name, tuple(_cell(states.get((env, name))) for env in envs))
                  for name in sorted(names))
     return Overview(tuple(envs), rows)

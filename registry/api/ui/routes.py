@@ -179,29 +179,33 @@ async def logout(request: Request) -> Response:
 # -- pages --------------------------------------------------------------------------------------
 
 
-def _overview_context(request: Request, viewer: Viewer) -> dict[str, Any]:
+SearchQuery = Annotated[str, Query(max_length=64, description="Part of a prompt name.")]
+
+
+def _overview_context(request: Request, viewer: Viewer, q: str) -> dict[str, Any]:
     api = _api(request)
-    grid = overview(api.service, api.store, _visible_envs(api, viewer))
+    grid = overview(api.service, api.store, _visible_envs(api, viewer), q.strip())
     plans = panels.overview_plans(api, grid.envs, tuple(r.prompt for r in grid.rows))
-    return {"grid": grid, "plans": plans or {}}
+    return {"grid": grid, "plans": plans or {}, "q": q.strip()}
 
 
 @router.get("")
-def overview_page(request: Request) -> Response:
+def overview_page(request: Request, q: SearchQuery = "") -> Response:
     viewer = _viewer(request)
     if viewer is None:
         return _to_login()
     return page(request, "overview.html", **viewer.context(),
-                **_overview_context(request, viewer))
+                **_overview_context(request, viewer, q))
 
 
 @router.get("/fragments/overview")
-def overview_fragment(request: Request) -> Response:
+def overview_fragment(request: Request, q: SearchQuery = "") -> Response:
     """The grid alone: what the live update swaps in when a change event arrives."""
     viewer = _viewer(request)
     if viewer is None:
         return secured(Response(status_code=401))
-    return page(request, "_grid.html", **viewer.context(), **_overview_context(request, viewer))
+    return page(request, "_grid.html", **viewer.context(),
+                **_overview_context(request, viewer, q))
 
 
 @router.get("/prompts/{name}")
