@@ -14,10 +14,8 @@ from promptctl.catalog import Catalog
 from promptctl.catalog_queries import ReleaseInfo
 from promptctl.errors import NotFoundError, UsageError
 from promptctl.loader import Located
-from promptctl.local_service import LocalService
 from promptctl.model import ArtifactKey, parse_version
 from promptctl.review.report import ArtifactDiff
-from promptctl.rollout_state import RolloutState
 from promptctl.store import Store
 
 
@@ -33,7 +31,7 @@ class Cell:
 @dataclass(frozen=True)
 class OverviewRow:
     prompt: str
-    cells: tuple[Cell | None, ...]  # one per environment of the grid, None: never promoted
+    cells: tuple[tuple[str, Cell | None], ...]  # (env, cell) per environment; None: never served
 
 
 @dataclass(frozen=True)
@@ -42,27 +40,24 @@ class Overview:
     rows: tuple[OverviewRow, ...]
 
 
-def overview(service: LocalService, store: Store, envs: list[str], search: str = "") -> Overview:
-    """Every prompt (released or served) by ``envs``, from one status query; with
+def overview(store: Store, envs: list[str], search: str = "") -> Overview:
+    """Every prompt (released or served) by ``envs``, from two light queries; with
     ``search``, only the prompts whose name contains it."""
     from promptctl.store.releases import released_names
+    from promptctl.store.rollouts import served_versions
 
-    states: dict[tuple[str, str], RolloutState] = {
-        (s.env, s.prompt): s for s in service.status() if s.env in envs}
+    wanted = set(envs)
     with store.session() as session:
         names = set(released_names(session, "prompt"))
-    names |= {prompt for _, prompt in states}
+        cells = {(env, prompt): Cell(stable, canary, percent if canary else 0)
+                 for env, prompt, stable, canary, percent in served_versions(session)
+                 if env in wanted and (stable or canary)}
+    names |= {prompt for _, prompt in cells}
     if search:
         names = {name for name in names if search.lower() in name}
-    rows = tuple(OverviewRow(name, tuple(_cell(states.get((env, name))) for env in envs))
+    rows = tuple(OverviewRow(name, tuple((env, cells.get((env, name))) for env in envs))
                  for name in sorted(names))
     return Overview(tuple(envs), rows)
-
-
-def _cell(state: RolloutState | None) -> Cell | None:
-    if state is None or not (state.stable or state.canary):
-        return None
-    return Cell(state.stable, state.canary, state.percent if state.canary else 0)
 
 
 def released_versions(store: Store, name: str) -> tuple[str, list[ReleaseInfo]]:

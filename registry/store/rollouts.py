@@ -96,3 +96,11 @@ def latest_eval(session: Session, env: str, prompt: str, version: str,
     if suite is not None:
         stmt = stmt.where(EvalRecord.suite == suite)
     return session.exec(stmt.order_by(EvalRecord.id.desc())).first()  # type: ignore[union-attr]
+
+
+def served_versions(session: Session) -> list[tuple[str, str, str | None, str | None, int]]:
+    """``(env, prompt, stable, canary, percent)`` of every rollout row: the dashboard's grid,
+    read as plain tuples (a fraction of the cost of loading the rows as objects)."""
+    stmt = select(RolloutRecord.env, RolloutRecord.prompt, RolloutRecord.stable,
+                  RolloutRecord.canary, RolloutRecord.percent)
+    return [tuple(row) for row in session.exec(stmt)]  # type: ignore[misc]

@@ -184,7 +184,7 @@ SearchQuery = Annotated[str, Query(max_length=64, description="Part of a prompt 
 
 def _overview_context(request: Request, viewer: Viewer, q: str) -> dict[str, Any]:
     api = _api(request)
-    grid = overview(api.service, api.store, _visible_envs(api, viewer), q.strip())
+    grid = overview(api.store, _visible_envs(api, viewer), q.strip())
     plans = panels.overview_plans(api, grid.envs, tuple(r.prompt for r in grid.rows))
     return {"grid": grid, "plans": plans or {}, "q": q.strip()}
 
