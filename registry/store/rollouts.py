@@ -101,6 +101,9 @@ def latest_eval(session: Session, env: str, prompt: str, version: str,
 def served_versions(session: Session) -> list[tuple[str, str, str | None, str | None, int]]:
     """``(env, prompt, stable, canary, percent)`` of every rollout row: the dashboard's grid,
     read as plain tuples (a fraction of the cost of loading the rows as objects)."""
-    stmt = select(RolloutRecord.env, RolloutRecord.prompt, RolloutRecord.stable,
-                  RolloutRecord.canary, RolloutRecord.percent)
-    return [tuple(row) for row in session.exec(stmt)]  # type: ignore[misc]
+    from sqlalchemy import select as columns  # sqlmodel's select takes at most four
+
+    stmt = columns(col(RolloutRecord.env), col(RolloutRecord.prompt), col(RolloutRecord.stable),
+                   col(RolloutRecord.canary), col(RolloutRecord.percent))
+    return [(env, prompt, stable, canary, percent)
+            for env, prompt, stable, canary, percent in session.execute(stmt)]
