@@ -151,7 +151,14 @@ def test_a_deployer_rolls_back_from_the_page_and_the_cli_history_shows_it(
     page = _page(browser, site, "deployer")
     page.goto(f"{site.url}/ui/prompts/support")
     page.screenshot(path=str(shots / "prompt.png"), full_page=True)
-    page.locator("#env-staging").get_by_role("link", name="Roll back…").click()
+    rollback = page.locator("#env-staging").get_by_role("link", name="Roll back…")
+    for _ in range(60):  # by keyboard alone: Tab to the link, Enter follows it
+        page.keyboard.press("Tab")
+        if rollback.evaluate("link => link === document.activeElement"):
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/ui/envs/staging/prompts/support/rollback")
     page.get_by_label("Reason (recorded in the history)").fill("canary looked worse")
     page.screenshot(path=str(shots / "confirm-rollback.png"))
     assert not _axe_critical(page)
