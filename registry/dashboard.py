@@ -60,6 +60,17 @@ def overview(store: Store, envs: list[str], search: str = "") -> Overview:
     return Overview(tuple(envs), rows)
 
 
+def served(store: Store, prompt: str) -> dict[str, Cell]:
+    """What each environment serves of ``prompt`` (environments that never served it are
+    absent)."""
+    from promptctl.store.rollouts import served_versions
+
+    with store.session() as session:
+        rows = served_versions(session, prompt)
+    return {env: Cell(stable, canary, percent if canary else 0)
+            for env, _, stable, canary, percent in rows if stable or canary}
+
+
 def released_versions(store: Store, name: str) -> tuple[str, list[ReleaseInfo]]:
     """The newest release's description and every release of prompt ``name``, newest
     first; ``NotFoundError`` when it has none."""

@@ -98,12 +98,16 @@ def latest_eval(session: Session, env: str, prompt: str, version: str,
     return session.exec(stmt.order_by(EvalRecord.id.desc())).first()  # type: ignore[union-attr]
 
 
-def served_versions(session: Session) -> list[tuple[str, str, str | None, str | None, int]]:
-    """``(env, prompt, stable, canary, percent)`` of every rollout row: the dashboard's grid,
-    read as plain tuples (a fraction of the cost of loading the rows as objects)."""
+def served_versions(session: Session, prompt: str | None = None
+                    ) -> list[tuple[str, str, str | None, str | None, int]]:
+    """``(env, prompt, stable, canary, percent)`` of every rollout row (of ``prompt`` only, if
+    given): the dashboard's grid, read as plain tuples (a fraction of the cost of loading the
+    rows as objects)."""
     from sqlalchemy import select as columns  # sqlmodel's select takes at most four
 
     stmt = columns(col(RolloutRecord.env), col(RolloutRecord.prompt), col(RolloutRecord.stable),
                    col(RolloutRecord.canary), col(RolloutRecord.percent))
+    if prompt is not None:
+        stmt = stmt.where(col(RolloutRecord.prompt) == prompt)
     return [(env, prompt, stable, canary, percent)
             for env, prompt, stable, canary, percent in session.execute(stmt)]

@@ -25,7 +25,7 @@ from promptctl.api.state import ApiState
 from promptctl.api.ui import csrf, panels
 from promptctl.api.ui.pages import page, secured
 from promptctl.api.ui.session import COOKIE, Session, Sessions
-from promptctl.dashboard import compare_released, overview, released_versions
+from promptctl.dashboard import compare_released, overview, released_versions, served
 from promptctl.errors import AuthError, PromptctlError, UsageError
 from promptctl.tokens import ROLES, Principal
 
@@ -218,7 +218,7 @@ def prompt_page(request: Request, name: NamePath) -> Response:
         description, versions = released_versions(api.store, name)
     except PromptctlError as exc:
         return _error(request, exc, viewer)
-    states = {s.env: s for s in api.service.status() if s.prompt == name}
+    states = served(api.store, name)
     envs = []
     for env in _visible_envs(api, viewer):
         history = api.service.history(env, name) if viewer.can_deploy(env) else None
@@ -257,10 +257,6 @@ def compare_page(request: Request, name: NamePath,
 ACTIONS = ("rollback", "promote", *panels.PLAN_ACTIONS)
 
 
-def _state_of(api: ApiState, env: str, name: str) -> Any:
-    return next((s for s in api.service.status(env) if s.prompt == name), None)
-
-
 @router.get("/envs/{env}/prompts/{name}/{action}")
 def confirm_page(request: Request, env: EnvPath, name: NamePath, action: str,
                  version: Annotated[str | None, Query(max_length=128)] = None,
@@ -279,7 +275,7 @@ def confirm_page(request: Request, env: EnvPath, name: NamePath, action: str,
     except PromptctlError as exc:
         return _error(request, exc, viewer)
     return page(request, "confirm.html", **viewer.context(), env=env, name=name,
-                action=action, state=_state_of(api, env, name),
+                action=action, state=served(api.store, name).get(env),
                 versions=[v.version for v in versions], version=version,
                 percent=percent or 100)
 
