@@ -9,14 +9,15 @@ from the store, and the comparison from the same review code as ``promptctl diff
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from promptctl.catalog import Catalog
-from promptctl.catalog_queries import ReleaseInfo
 from promptctl.errors import NotFoundError, UsageError
-from promptctl.loader import Located
 from promptctl.model import ArtifactKey, parse_version
-from promptctl.review.report import ArtifactDiff
-from promptctl.store import Store
+
+if TYPE_CHECKING:  # the review code loads on the first compare, not with the server
+    from promptctl.catalog_queries import ReleaseInfo
+    from promptctl.review.report import ArtifactDiff
+    from promptctl.store import Store
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def served(store: Store, prompt: str) -> dict[str, Cell]:
 def released_versions(store: Store, name: str) -> tuple[str, list[ReleaseInfo]]:
     """The newest release's description and every release of prompt ``name``, newest
     first; ``NotFoundError`` when it has none."""
+    from promptctl.catalog_queries import ReleaseInfo
     from promptctl.store.releases import record_artifact, releases_of
 
     with store.session() as session:
@@ -92,6 +94,8 @@ def released_versions(store: Store, name: str) -> tuple[str, list[ReleaseInfo]]:
 def compare_released(store: Store, name: str, old: str, new: str) -> ArtifactDiff:
     """Released versions ``old`` and ``new`` of prompt ``name``, compared as ``promptctl
     diff`` compares them (``NotFoundError`` for a version that was never released)."""
+    from promptctl.catalog import Catalog
+    from promptctl.loader import Located
     from promptctl.review.diff import version_diff
     from promptctl.store.releases import load_released
 
