@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any
@@ -338,22 +338,31 @@ async def events(request: Request) -> Response:
         return secured(Response(status_code=401))
     api = _api(request)
     envs = await asyncio.to_thread(_visible_envs, api, viewer)
-    return secured(StreamingResponse(_changes(api, envs), media_type="text/event-stream",
+    live = _signed_in(sessions(request), viewer.session.id)
+    stream = _changes(api.feed.current, envs, live, api.keepalive)
+    return secured(StreamingResponse(stream, media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache",
                                               "X-Accel-Buffering": "no"}))
 
 
-async def _changes(api: ApiState, envs: list[str]) -> AsyncIterator[bytes]:
-    seen = {env: api.feed.current(env) for env in envs}
+def _signed_in(store: Sessions, session_id: str) -> Callable[[], bool]:
+    return lambda: (found := store.get(session_id)) is not None and found.secret is not None
+
+
+async def _changes(current: Callable[[str], int], envs: list[str], live: Callable[[], bool],
+                   keepalive: float) -> AsyncIterator[bytes]:
+    """A ping when ``current`` (the change feed's latest id of an environment) moves for any
+    of ``envs``, while the session lasts (signing out ends the stream)."""
+    seen = {env: current(env) for env in envs}
     yield b"retry: 1000\n\n"
     idle = 0.0
-    while True:
+    while live():
         await asyncio.sleep(EVENT_TICK)
-        now = {env: api.feed.current(env) for env in envs}
+        now = {env: current(env) for env in envs}
         if now != seen:
             seen, idle = now, 0.0
             yield f"event: change\ndata: {max(now.values(), default=0)}\n\n".encode()
-        elif (idle := idle + EVENT_TICK) >= api.keepalive:
+        elif (idle := idle + EVENT_TICK) >= keepalive:
             idle = 0.0
             yield b": keepalive\n\n"
 

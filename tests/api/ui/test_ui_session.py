@@ -38,3 +38,26 @@ def test_the_bounds_are_limits_like_the_others() -> None:
     limits = limits_from({"max_ui_sessions": 5},
                          {"PROMPTCTL_UI_SESSION_SECONDS": "60"})
     assert (limits.max_ui_sessions, limits.ui_session_seconds) == (5, 60.0)
+
+
+def test_the_event_stream_pings_on_a_change_and_ends_with_the_session() -> None:
+    import asyncio
+
+    from promptctl.api.ui.routes import _changes, _signed_in
+
+    sessions = Sessions(limit=10, ttl=60)
+    session = sessions.start("pct_secret")
+    ids = {"production": 3}
+
+    async def read_all() -> list[bytes]:
+        stream = _changes(ids.__getitem__, ["production"], _signed_in(sessions, session.id),
+                          keepalive=10.0)
+        out = [await anext(stream)]
+        ids["production"] = 4
+        out.append(await anext(stream))
+        sessions.end(session.id)
+        out += [chunk async for chunk in stream]
+        return out
+
+    assert asyncio.run(asyncio.wait_for(read_all(), 5)) == [
+        b"retry: 1000\n\n", b"event: change\ndata: 4\n\n"]
