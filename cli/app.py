@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from promptctl import __version__
-from promptctl.cli import db_cmds, registry_cmds, review_cmds, rollout_cmds
+from promptctl.cli import db_cmds, import_cmds, registry_cmds, review_cmds, rollout_cmds
 from promptctl.cli.context import CliState
 
 
@@ -89,7 +89,7 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds):
     module.register(app)
 
 

@@ -44,14 +44,13 @@ class Overview:
 def overview(store: Store, envs: list[str], search: str = "") -> Overview:
     """Every prompt (released or served) by ``envs``, from two light queries; with
     ``search``, only the prompts whose name contains it."""
-    from promptctl.store.releases import released_names
-    from promptctl.store.rollouts import served_versions
+    from promptctl.store.rollouts import released_names, served_versions
 
     wanted = set(envs)
-    with store.session() as session:
-        names = set(released_names(session, "prompt"))
+    with store.connect() as conn:
+        names = set(released_names(conn, "prompt"))
         cells = {(env, prompt): Cell(stable, canary, percent if canary else 0)
-                 for env, prompt, stable, canary, percent in served_versions(session)
+                 for env, prompt, stable, canary, percent in served_versions(conn)
                  if env in wanted and (stable or canary)}
     names |= {prompt for _, prompt in cells}
     if search:
@@ -66,8 +65,8 @@ def served(store: Store, prompt: str) -> dict[str, Cell]:
     absent)."""
     from promptctl.store.rollouts import served_versions
 
-    with store.session() as session:
-        rows = served_versions(session, prompt)
+    with store.connect() as conn:
+        rows = served_versions(conn, prompt)
     return {env: Cell(stable, canary, percent if canary else 0)
             for env, _, stable, canary, percent in rows if stable or canary}
 

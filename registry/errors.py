@@ -21,10 +21,15 @@ class PromptctlError(Exception):
 
     code: ClassVar[str] = "error"  # set from ERROR_TABLE below; subclasses inherit theirs
 
-    def __init__(self, message: str, *, detail: object | None = None) -> None:
+    def __init__(self, message: str, *, detail: object | None = None,
+                 setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.setting = setting
+        """The setting the error is about, by its configuration name (``port``, ``db``,
+        ``repo``...), or None. The message says what is wrong by meaning; an adapter adds
+        its own name for the setting (the CLI its flag, :mod:`promptctl.cli.flag_names`)."""
 
     @property
     def exit_code(self) -> int:
@@ -89,6 +94,14 @@ class AuthError(PromptctlError):
 
 class PermissionDenied(PromptctlError):
     """Valid credentials that are not allowed to do this."""
+
+
+# --- OpenFeature / OFREP ---
+
+
+class TargetingKeyMissing(UsageError):
+    """A percentage rollout was evaluated without a key to bucket (OpenFeature's
+    ``TARGETING_KEY_MISSING``)."""
 
 
 # --- provider call arguments and parsed answers ---
@@ -160,6 +173,8 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
                                         http_status=422),
     UnknownToolCall: ErrorMapping("unknown_tool_call", exit_code=2, http_status=422),
     InvalidToolArguments: ErrorMapping("invalid_tool_arguments", exit_code=2, http_status=422),
+    # --- OpenFeature / OFREP ---
+    TargetingKeyMissing: ErrorMapping("targeting_key_missing", exit_code=2, http_status=400),
 }
 for _cls, _mapping in ERROR_TABLE.items():
     _cls.code = _mapping.code

@@ -2,7 +2,8 @@
 over :class:`promptctl.rollout.Rollouts` and :mod:`promptctl.tokens`.
 
 The CLI uses it when no ``PROMPTCTL_URL`` is set; the API routes use one for every request
-(naming the calling token as the actor), so a use case is written once.
+(naming the calling token as the actor), so a use case is written once. Rollouts run on
+SQLAlchemy Core; the token queries (the ORM) load when a token command runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from promptctl import tokens
 from promptctl.actors import current_actor
 from promptctl.config import Settings
 from promptctl.flags.base import FlagBackend
@@ -86,15 +86,21 @@ class LocalService:
                      actor: str | None = None) -> CreatedToken:
         if env:
             self.rollouts.require_environment(env)
+        from promptctl import tokens  # the ORM loads for token commands only
+
         principal, secret = tokens.create_token(self.store, role, env, name=name,
                                                 created_by=self._actor(actor))
         return CreatedToken(id=principal.id, name=principal.name, role=principal.role,
                             env=principal.env, secret=secret)
 
     def list_tokens(self) -> list[TokenInfo]:
+        from promptctl import tokens
+
         return [TokenInfo.from_dict(row) for row in tokens.list_tokens(self.store)]
 
     def revoke_token(self, token_id: int) -> RevokedToken:
+        from promptctl import tokens
+
         revoked_at: datetime = tokens.revoke_token(self.store, token_id)
         return RevokedToken(id=token_id, revoked_at=as_utc(revoked_at))
 

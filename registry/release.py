@@ -173,7 +173,8 @@ def _check_clean(ws: Workspace, plan: _Plan) -> None:
     if not plan.new:
         return
     dirty = ws.git.dirty_paths(ws.settings.registry_dir)
-    blocked = sorted(loc.path for loc, _ in plan.new if loc.path in dirty)
+    blocked = sorted(loc.path for loc, _ in plan.new
+                     if loc.path in dirty or any(dep in dirty for dep in loc.deps))
     if blocked:
         more = f" and {len(blocked) - 1} more" if len(blocked) > 1 else ""
         raise DirtyTreeError(
@@ -191,7 +192,8 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
     files = ws.git.read_files(sorted(set(wanted.values())))
     problems = []
     for key, (commit, path) in sorted(wanted.items()):
-        theirs = _hash_of(key, path, files[(commit, path)])
+        theirs = _hash_of(key, path, files[(commit, path)],
+                          _CommitFiles(ws, commit, ws.settings.registry_dir))
         if theirs != ours[key][1]:
             held = f"content {theirs[:12]}" if theirs else "no such artifact"
             problems.append(
@@ -202,12 +204,28 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
         raise ConflictError(problems[0], detail=problems)
 
 
-def _hash_of(key: ArtifactKey, path: str, data: bytes | None) -> str | None:
+class _CommitFiles:
+    """Content files (``{file: ...}``) as one commit holds them."""
+
+    def __init__(self, ws: Workspace, commit: str, registry_dir: str) -> None:
+        self.ws, self.commit, self.registry_dir = ws, commit, registry_dir.strip("/")
+
+    def read(self, path: str) -> bytes:
+        from promptctl.loader import Unreadable
+
+        data = self.ws.git.read_files([(self.commit, path)]).get((self.commit, path))
+        if data is None:
+            raise Unreadable("missing-file", f"{path} does not exist at {self.commit[:12]}")
+        return data
+
+
+def _hash_of(key: ArtifactKey, path: str, data: bytes | None,
+             files: _CommitFiles | None = None) -> str | None:
     """The content hash of ``key`` as the file ``data`` defines it (None if it does not)."""
     if data is None:
         return None
     try:
-        loaded = load_sources([(path, data.decode("utf-8"))])
+        loaded = load_sources([(path, data.decode("utf-8"))], files=files)
     except (UnicodeDecodeError, ValueError):
         return None
     match = [item for item in loaded.artifacts if item.artifact.key == key]

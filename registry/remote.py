@@ -3,8 +3,10 @@
 :class:`RemoteService` is the :class:`promptctl.service.RegistryService` of a server: each
 call is one HTTP request, and it returns the same objects as the local service, so the CLI
 prints the same output and exits with the same codes in both modes. The server's
-``{error, detail}`` comes back as the matching exception class. Nothing here touches a
-database or GitPython, which keeps ``promptctl rollback`` through a server quick to start.
+``{error, detail}`` comes back as the matching exception class. Requests go through the
+SDK's plain ``http.client`` transport (:mod:`promptctl.http_transport`); nothing here
+touches a database, GitPython or an HTTP library, which keeps ``promptctl rollback``
+through a server quick to start.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from promptctl.actors import current_actor
-from promptctl.errors import AuthError, BackendUnavailable, UsageError
-from promptctl.http_errors import error_from_response
+from promptctl.errors import AuthError, BackendUnavailable, PromptctlError, UsageError
+from promptctl.http_transport import HttpTransport
 from promptctl.rollout_state import Change, RolloutState
 from promptctl.service import (
     CreatedToken,
@@ -48,10 +48,9 @@ class RemoteService:
                              "to talk to the server")
         if not token.isascii() or not token.isprintable():
             raise AuthError("PROMPTCTL_TOKEN must be printable ASCII (a token like pct_...)")
-        self.url = url.rstrip("/")
+        self._http = HttpTransport(url, token, timeout)
+        self.url = self._http.url
         self.acting_in = acting_in
-        self._http = httpx.Client(base_url=self.url, timeout=timeout,
-                                  headers={"Authorization": f"Bearer {token}"})
 
     # -- rollout ----------------------------------------------------------------------------
 
@@ -108,13 +107,7 @@ class RemoteService:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: dict[str, str] | None = None) -> Any:
-        try:
-            response = self._http.request(method, path, json=body, params=params)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {exc}")) from None
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response.json()
+        return self._http.call(method, path, body, params)
 
 
 def _prompt_path(env: str, prompt: str, action: str) -> str:
@@ -135,14 +128,16 @@ def wait_until_healthy(url: str, timeout: float = 30.0,
     (with its stderr) instead of after the whole timeout.
     """
     deadline = time.monotonic() + timeout
+    server = HttpTransport(url, None, timeout=1)
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             err = process.stderr.read().decode() if process.stderr else ""
             raise BackendUnavailable(redact_url(f"server exited with {process.returncode}: "
                                                 f"{err}"))
         try:
-            if httpx.get(f"{url.rstrip('/')}/healthz", timeout=1).status_code == 200:
+            if server.send("GET", "/healthz")[0] == 200:
                 return
-        except httpx.HTTPError:
-            time.sleep(0.1)
+        except PromptctlError:
+            pass
+        time.sleep(0.1)
     raise BackendUnavailable(f"{redact_url(url)} did not become healthy within {timeout:g} s")

@@ -57,6 +57,8 @@ def example(kind: str, name: str, version: str = "0.1.0",
                        "variables": {"question": {"type": "string"}},
                        "template": {"system": "You are a concise, helpful assistant.",
                                     "user": "{{ question }}"}}
+    if kind == "snippet":
+        return base | {"text": "Never share a customer's personal data.\n"}
     raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 

@@ -131,3 +131,28 @@ class Cli:
 def cli(example_repo: git.Repo, db_url: str) -> Cli:
     """The CLI bound to the example repository and a fresh database."""
     return Cli(Path(example_repo.working_tree_dir), db_url)
+
+
+# -- parallel runs (pytest-xdist) -----------------------------------------------------------------
+
+# The test command runs on 4 xdist workers with ``--dist loadfile``: each module on one worker,
+# in order, so a module-scoped fixture (the wheel, the fuzzed server) is built once and a test
+# that checks what the module's earlier tests did (schemathesis' request count) still sees it.
+# Across modules everything is independent: own temp dirs, SQLite files, PostgreSQL databases
+# and Unleash flags (unique names), loopback ports (``free_port`` reserves them run-wide).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker is started with COLUMNS=80 in its environment, which a serial run from a pipe
+    # (CI) does not have: the in-process CLI would build its console 80 columns wide.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_consoles() -> None:
+    """Each test's in-process CLI starts with new consoles, as each ``promptctl`` process does:
+    a console keeps the ``COLUMNS`` it was built under, so otherwise one test's width (say 80)
+    would leak into whichever tests the same worker runs next."""
+    from promptctl.cli import output
+
+    for lazy in (output.console, output.err_console):
+        lazy._console = None  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from promptctl.api.auth import Authenticator
 from promptctl.api.feed import ChangeFeed, LocalChangeFeed
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
+from promptctl.api.ofrep_routes import router as ofrep_router
 from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.api.state import ApiState
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(state_router)
+    app.include_router(ofrep_router)
     app.include_router(ui_router)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)

@@ -92,9 +92,3 @@ def delete_releases(session: Session, keys: Iterable[ArtifactKey]) -> int:
             session.delete(record)
             deleted += 1
     return deleted
-
-
-def released_names(session: Session, kind: str) -> list[str]:
-    """The names of ``kind`` with at least one release, sorted (no content read)."""
-    stmt = select(ReleaseRecord.name).where(ReleaseRecord.kind == kind).distinct()
-    return sorted(session.exec(stmt))
