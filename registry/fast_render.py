@@ -23,6 +23,7 @@ same text and the same errors.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ _CONSTANTS = (str, int, float, bool, type(None))
 # Names Jinja's code generator binds itself (``{{ self }}`` is the template reference,
 # not a variable of that name), so a template printing them keeps the Jinja path.
 _SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"})
-_COMPARISONS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {"eq": operator.eq, "ne": operator.ne}
 
 
 class _Var:
@@ -153,7 +154,7 @@ def _if(node: nodes.If, names: set[str]) -> _If:
     return _If(branches, _steps(node.else_, names))
 
 
-def _test(expr: nodes.Expr, names: set[str]) -> Test:
+def _test(expr: nodes.Node, names: set[str]) -> Test:
     """A test as a function of the context, with Python's own truthiness and operators
     (what Jinja's generated code uses for these nodes: the sandbox does not intercept
     ``not``, ``and``, ``or``, ``==`` or ``!=``)."""
@@ -173,7 +174,7 @@ def _test(expr: nodes.Expr, names: set[str]) -> Test:
     return _operand(expr, names)
 
 
-def _operand(expr: nodes.Expr, names: set[str]) -> Test:
+def _operand(expr: nodes.Node, names: set[str]) -> Test:
     if _is_variable(expr):
         name: str = expr.name  # type: ignore[attr-defined]  # a Name
         names.add(name)
