@@ -199,6 +199,15 @@ def _prepared(source: str, max_nesting: int, snippets: SnippetTexts,
     return template, fast_template(_tree(source, max_nesting, snippets, max_depth))
 
 
+def renders_without_jinja(source: str, limits: Limits | None = None,
+                          snippets: SnippetTexts = ()) -> bool:
+    """Whether ``source`` takes the direct path of :mod:`promptctl.fast_render` (when the
+    names it reads are declared): for tests and for finding out why a render is slow."""
+    limits = limits or limits_from()
+    return _prepared(source, limits.max_template_nesting, snippets,
+                     limits.max_snippet_depth)[1] is not None
+
+
 class _Includes(NodeTransformer):
     """Replace each ``{% include "name@1.2.0" %}`` by the snippet's parsed body (a Jinja
     snippet, lexed with its own line ending and rendered in the including template's
