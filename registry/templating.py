@@ -310,7 +310,9 @@ def render_prompt(prompt: Prompt, values: dict[str, Any], limits: Limits | None 
     limits = limits or render_limits()
     plan = _plan(prompt)
     placeholders = plan.placeholders
-    context = check_values(prompt.variables, values, placeholders)
+    context = plan.checked(values) if fast else None
+    if context is None:
+        context = check_values(prompt.variables, values, placeholders)
     for name in placeholders:
         if len(context[name]) > limits.max_messages:
             raise RenderError(f"placeholder {name} holds {len(context[name])} messages, more "
@@ -335,7 +337,8 @@ class _Plan:
     prompt object: the messages as ``(label, kind, role, text)`` (a placeholder's ``text``
     is its name), the placeholders, and the names every render context holds."""
 
-    __slots__ = ("names", "placeholders", "prompt", "steps")
+    __slots__ = ("defaults", "measured", "names", "placeholders", "prompt", "required",
+                 "steps")
 
     def __init__(self, prompt: Prompt) -> None:
         self.prompt = weakref.ref(prompt)
@@ -350,6 +353,31 @@ class _Plan:
         self.placeholders = prompt.template.placeholders()
         # check_values puts every declared variable and placeholder in the context.
         self.names = frozenset(prompt.variables) | frozenset(self.placeholders)
+        self.required = frozenset([n for n, v in prompt.variables.items() if v.required]
+                                  + [n for n, m in self.placeholders.items() if m.required])
+        self.measured = {n: v for n, v in prompt.variables.items()
+                         if v.type is not None or v.schema_ is not None}
+        # In check_values' order: variables' defaults, then placeholders'.
+        self.defaults = {n: v.default for n, v in prompt.variables.items() if not v.required}
+        self.defaults |= {n: m.default for n, m in self.placeholders.items() if not m.required}
+
+    def checked(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """What :func:`check_values` returns for ``values`` when they have no problem, with
+        the per-prompt work done once; ``None`` when they have one (then check_values
+        names every problem, so the messages are its own)."""
+        keys = values.keys()
+        if not keys <= self.names or not self.required <= keys:
+            return None
+        for name, value in values.items():
+            decl = self.measured.get(name)
+            if decl is not None:
+                if _value_problems(name, decl, value):
+                    return None
+            elif name in self.placeholders and messages_problem(value):
+                return None
+        merged = dict(self.defaults)
+        merged.update(values)
+        return merged
 
 
 _PLAN_CACHE_SIZE = 4096

@@ -44,7 +44,7 @@ def prompt(messages: list[dict[str, Any]], fmt: str | None = None,
         "model": "m@1.0.0", "template": {"messages": messages}, "format": fmt,
         "snippets": snippets or [],
         "variables": {"a": ANY, "b": ANY | {"default": ""}, "c": {"schema": {"maxLength": 6}},
-                      "self": ANY | {"default": "me"}},
+                      "self": ANY | {"default": "me"}, "d": {"type": "integer", "default": 1}},
     })
 
 
@@ -101,8 +101,12 @@ scalar = st.one_of(st.text(max_size=6), st.integers(-5, 5), st.floats(allow_nan=
                    st.booleans(), st.none(), st.just("x"), st.builds(Boom))
 value = st.one_of(scalar, st.lists(scalar, max_size=3),
                   st.dictionaries(st.text(max_size=2), scalar, max_size=2))
-values = st.fixed_dictionaries({"a": value, "c": value},
-                               optional={"b": value, "self": value, "zz": value})
+# Undeclared (zz), missing (a, c), mistyped (d) and out-of-schema (c) values too: the
+# checks before the render must refuse them with the same message.
+values = st.fixed_dictionaries({}, optional={"a": value, "c": value, "b": value, "self": value,
+                                             "zz": value, "d": st.one_of(st.integers(), value)})
+history = st.one_of(st.just([{"role": "user", "content": "{{ a }}"}]), st.just([]),
+                    st.just("no"), st.just([{"role": "robot", "content": "x"}]))
 # Small caps put the max_render_chars boundary inside most outputs.
 limits = st.one_of(st.just(DEFAULT_LIMITS),
                    st.integers(0, 40).map(lambda cap: Limits(max_render_chars=cap)))
@@ -141,15 +145,15 @@ def test_included_snippets_render_alike(snippet: str, fmt: str, around: str,
 @FUZZ
 @given(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant"]), template,
                           st.sampled_from([None, "jinja", "literal"])), min_size=1, max_size=3),
-       st.sampled_from([None, "literal"]), st.booleans(), values)
+       st.sampled_from([None, "literal"]), st.booleans(), values, history)
 def test_chat_messages_literal_formats_and_placeholders_render_alike(
         parts: list[tuple[str, str, str | None]], prompt_format: str | None,
-        with_history: bool, given_values: dict[str, Any]) -> None:
+        with_history: bool, given_values: dict[str, Any], passed: Any) -> None:
     messages: list[dict[str, Any]] = [{"role": role, "content": source, "format": fmt}
                                       for role, source, fmt in parts]
     if with_history:
         messages.insert(1, {"placeholder": "history", "default": []})
-        given_values = given_values | {"history": [{"role": "user", "content": "{{ a }}"}]}
+        given_values = given_values | {"history": passed}
     assert_same(prompt(messages, prompt_format), given_values)
 
 
