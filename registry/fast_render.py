@@ -72,31 +72,32 @@ class FastTemplate:
         self.steps, self.names = steps, names
 
     def render(self, context: dict[str, Any], budget: Budget) -> str:
-        """The text, refused (RenderError) past ``max_render_chars`` as Jinja's stream is."""
+        """The text, refused (RenderError) past ``max_render_chars`` as Jinja's stream is:
+        each chunk in turn, a value after the sandbox's output hook (a clock tick and its
+        measured size, as ``environment.finalize`` does) and ``str()``."""
+        cap = budget.limits.max_render_chars
         chunks: list[str] = []
-        _run(self.steps, context, budget, chunks, 0)
+        total = 0
+        pending = [iter(self.steps)]  # the bodies being emitted, innermost last
+        while pending:
+            for step in pending[-1]:
+                if type(step) is str:
+                    chunk = step
+                elif type(step) is _Var:
+                    value = context[step.name]
+                    budget.tick()
+                    budget.add_built(size_of(value, budget))
+                    chunk = value if type(value) is str else str(value)
+                else:
+                    pending.append(iter(_branch(step, context)))
+                    break
+                total += len(chunk)
+                if total > cap:
+                    raise RenderError(TOO_MUCH_TEXT.format(cap))
+                chunks.append(chunk)
+            else:
+                pending.pop()
         return "".join(chunks)
-
-
-def _run(steps: list[Any], context: dict[str, Any], budget: Budget, chunks: list[str],
-         total: int) -> int:
-    cap = budget.limits.max_render_chars
-    for step in steps:
-        if type(step) is str:
-            chunk = step
-        elif type(step) is _Var:
-            value = context[step.name]
-            budget.tick()  # the sandbox's finalize hook, as for Jinja's output
-            budget.add_built(size_of(value, budget))
-            chunk = str(value)
-        else:
-            total = _run(_branch(step, context), context, budget, chunks, total)
-            continue
-        total += len(chunk)
-        if total > cap:
-            raise RenderError(TOO_MUCH_TEXT.format(cap))
-        chunks.append(chunk)
-    return total
 
 
 def _branch(step: _If, context: dict[str, Any]) -> list[Any]:
