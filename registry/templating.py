@@ -5,7 +5,8 @@ rendered in a sandbox (:mod:`promptctl.sandbox`: no attribute tricks such as
 ``{{ ''.__class__ }}``, bounded output, time and growth) with ``StrictUndefined``
 (a missing variable is an error, never an empty string sent to a model). Deep
 nesting is refused before Jinja's recursive parser meets it, so no input ends in
-a RecursionError.
+a RecursionError. Templates that only print and test declared variables are rendered
+by :mod:`promptctl.fast_render` instead, with the same bounds, output and errors.
 """
 
 from __future__ import annotations
