@@ -5,13 +5,15 @@ rendered in a sandbox (:mod:`promptctl.sandbox`: no attribute tricks such as
 ``{{ ''.__class__ }}``, bounded output, time and growth) with ``StrictUndefined``
 (a missing variable is an error, never an empty string sent to a model). Deep
 nesting is refused before Jinja's recursive parser meets it, so no input ends in
-a RecursionError.
+a RecursionError. Templates that only print and test declared variables are rendered
+by :mod:`promptctl.fast_render` instead, with the same bounds, output and errors.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import weakref
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -22,6 +24,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.visitor import NodeTransformer
 
 from promptctl.errors import RenderError
+from promptctl.fast_render import FastTemplate, fast_template
 from promptctl.limits import DEFAULT_LIMITS, Limits, limits_from
 from promptctl.model import (
     Message,
@@ -162,6 +165,17 @@ def _compiled(source: str, max_nesting: int, snippets: SnippetTexts | None = Non
     or too deep for Python to compile; TemplateSyntaxError for bad syntax. Includes of
     ``snippets`` are spliced into the tree (:class:`_Includes`); ``None`` (lint, which
     checks one file) leaves them as they are."""
+    ast = _tree(source, max_nesting, snippets, max_depth)
+    try:
+        return _ENV.from_string(_ENV.bound_loops(ast))
+    except (RecursionError, SyntaxError) as exc:  # SyntaxError: Python's own nesting limits
+        reason = "recursion" if isinstance(exc, RecursionError) else exc.msg
+        raise RenderError(f"template nests too deeply to compile ({reason})") from None
+
+
+def _tree(source: str, max_nesting: int, snippets: SnippetTexts | None,
+          max_depth: int) -> nodes.Template:
+    """The parsed template with its includes spliced, refused when blocks nest too deep."""
     limits = Limits(max_template_nesting=max_nesting)
     ast = parse_template(source, limits)
     if snippets is not None and "include" in source:
@@ -173,11 +187,26 @@ def _compiled(source: str, max_nesting: int, snippets: SnippetTexts | None = Non
     if depth > max_nesting:
         raise RenderError(f"blocks nest {depth} deep, more than max_template_nesting "
                           f"({max_nesting})")
-    try:
-        return _ENV.from_string(_ENV.bound_loops(ast))
-    except (RecursionError, SyntaxError) as exc:  # SyntaxError: Python's own nesting limits
-        reason = "recursion" if isinstance(exc, RecursionError) else exc.msg
-        raise RenderError(f"template nests too deeply to compile ({reason})") from None
+    return ast
+
+
+@lru_cache(maxsize=4096)
+def _prepared(source: str, max_nesting: int, snippets: SnippetTexts,
+              max_depth: int) -> tuple[Template, FastTemplate | None]:
+    """:func:`_compiled` (whose errors it raises) and, where the template allows, its direct
+    renderer (:mod:`promptctl.fast_render`), built from a second parse: Jinja's compiler
+    rewrites the tree it is given."""
+    template = _compiled(source, max_nesting, snippets, max_depth)
+    return template, fast_template(_tree(source, max_nesting, snippets, max_depth))
+
+
+def renders_without_jinja(source: str, limits: Limits | None = None,
+                          snippets: SnippetTexts = ()) -> bool:
+    """Whether ``source`` takes the direct path of :mod:`promptctl.fast_render` (when the
+    names it reads are declared): for tests and for finding out why a render is slow."""
+    limits = limits or limits_from()
+    return _prepared(source, limits.max_template_nesting, snippets,
+                     limits.max_snippet_depth)[1] is not None
 
 
 class _Includes(NodeTransformer):
@@ -267,18 +296,24 @@ def snippet_texts(snippets: Any) -> SnippetTexts:
 
 
 def render_prompt(prompt: Prompt, values: dict[str, Any], limits: Limits | None = None,
-                  snippets: SnippetTexts = ()) -> list[dict[str, str]]:
+                  snippets: SnippetTexts = (), *, fast: bool = True) -> list[dict[str, str]]:
     """Render ``prompt`` to chat messages ``[{role, content}]``, in template order, with
     each placeholder replaced by the messages passed for it.
 
     A literal message (``format: literal``) is sent exactly as written. ``snippets`` are
     the texts its includes name (a bundle carries them). ``limits`` bounds the render
     (output size, time, ``range()``, nesting); by default :func:`render_limits`: the
-    defaults and ``PROMPTCTL_*`` environment variables.
+    defaults and ``PROMPTCTL_*`` environment variables. Templates that only print and test
+    declared variables skip Jinja (:mod:`promptctl.fast_render`), with the same output and
+    errors; ``fast=False`` renders every template through the sandboxed Jinja path (the
+    tests compare the two).
     """
     limits = limits or render_limits()
-    placeholders = prompt.template.placeholders()
-    context = check_values(prompt.variables, values, placeholders)
+    plan = _plan(prompt)
+    placeholders = plan.placeholders
+    context = plan.checked(values) if fast else None
+    if context is None:
+        context = check_values(prompt.variables, values, placeholders)
     for name in placeholders:
         if len(context[name]) > limits.max_messages:
             raise RenderError(f"placeholder {name} holds {len(context[name])} messages, more "
@@ -286,19 +321,81 @@ def render_prompt(prompt: Prompt, values: dict[str, Any], limits: Limits | None 
     budget = Budget(limits)
     out: list[dict[str, str]] = []
     with active(budget):
+        for label, kind, role, text in plan.steps:
+            if kind == "placeholder":
+                out += [{"role": m["role"], "content": m["content"]} for m in context[text]]
+            elif kind == "literal":
+                out.append({"role": role, "content": text})
+            else:
+                used = snippets if "include" in text else ()
+                out.append({"role": role, "content": _render_part(
+                    label, text, context, budget, used, plan.names if fast else None)})
+    return out
+
+
+class _Plan:
+    """What :func:`render_prompt` reads of a prompt on every call, worked out once per
+    prompt object: the messages as ``(label, kind, role, text)`` (a placeholder's ``text``
+    is its name), the placeholders, and the names every render context holds."""
+
+    __slots__ = ("defaults", "measured", "names", "placeholders", "prompt", "required",
+                 "steps")
+
+    def __init__(self, prompt: Prompt) -> None:
+        self.prompt = weakref.ref(prompt)
+        self.steps: list[tuple[str, str, str, str]] = []
         for label, message in prompt.template.items():
             if message.placeholder is not None:
-                out += [{"role": m["role"], "content": m["content"]}
-                        for m in context[message.placeholder]]
-            elif prompt.format_of(message) == "literal":
-                assert message.role is not None and message.content is not None
-                out.append({"role": message.role, "content": message.content})
+                self.steps.append((label, "placeholder", "", message.placeholder))
             else:
                 assert message.role is not None and message.content is not None
-                used = snippets if "include" in message.content else ()
-                out.append({"role": message.role, "content": _render_part(
-                    label, message.content, context, budget, used)})
-    return out
+                self.steps.append((label, prompt.format_of(message), message.role,
+                                   message.content))
+        self.placeholders = prompt.template.placeholders()
+        # check_values puts every declared variable and placeholder in the context.
+        self.names = frozenset(prompt.variables) | frozenset(self.placeholders)
+        self.required = frozenset([n for n, v in prompt.variables.items() if v.required]
+                                  + [n for n, m in self.placeholders.items() if m.required])
+        self.measured = {n: v for n, v in prompt.variables.items()
+                         if v.type is not None or v.schema_ is not None}
+        # In check_values' order: variables' defaults, then placeholders'.
+        self.defaults = {n: v.default for n, v in prompt.variables.items() if not v.required}
+        self.defaults |= {n: m.default for n, m in self.placeholders.items() if not m.required}
+
+    def checked(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """What :func:`check_values` returns for ``values`` when they have no problem, with
+        the per-prompt work done once; ``None`` when they have one (then check_values
+        names every problem, so the messages are its own)."""
+        keys = values.keys()
+        if not keys <= self.names or not self.required <= keys:
+            return None
+        for name, value in values.items():
+            decl = self.measured.get(name)
+            if decl is not None:
+                if _value_problems(name, decl, value):
+                    return None
+            elif name in self.placeholders and messages_problem(value):
+                return None
+        merged = dict(self.defaults)
+        merged.update(values)
+        return merged
+
+
+_PLAN_CACHE_SIZE = 4096
+_plans: dict[int, _Plan] = {}
+
+
+def _plan(prompt: Prompt) -> _Plan:
+    """The prompt's cached :class:`_Plan` (prompts are frozen models). Keyed by ``id``
+    with a weak reference back, so a reused id of a freed prompt is never mistaken for it
+    and the cache keeps no prompt alive; bounded, emptied when full."""
+    plan = _plans.get(id(prompt))
+    if plan is None or plan.prompt() is not prompt:
+        plan = _Plan(prompt)
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()
+        _plans[id(prompt)] = plan
+    return plan
 
 
 _LIMITS_RECHECK_SECONDS = 1.0
@@ -326,11 +423,16 @@ def refresh_render_limits() -> Limits:
 
 
 def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget,
-                 snippets: SnippetTexts = ()) -> str:
+                 snippets: SnippetTexts = (), names: frozenset[str] | None = None) -> str:
+    """One message's text. With ``names`` (the context's keys), a template that
+    :mod:`promptctl.fast_render` can do and that reads only those names renders without
+    Jinja; errors of either path become the same one-line RenderError."""
     try:
-        template = _compiled(source, budget.limits.max_template_nesting, snippets,
-                             budget.limits.max_snippet_depth)
+        template, direct = _prepared(source, budget.limits.max_template_nesting, snippets,
+                                     budget.limits.max_snippet_depth)
         budget.built = 0
+        if direct is not None and names is not None and direct.names <= names:
+            return direct.render(context, budget)
         return _stream(template, context, budget)
     except RenderError as exc:
         raise RenderError(f"template {role}: {exc.message}") from None
