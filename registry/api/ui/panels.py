@@ -38,8 +38,10 @@ class EvalRow:
     fingerprint: str  # the bundle the result is bound to
     suite: str
     passed: bool
-    score: float | None
+    score: float | None  # the run's pass rate
     recorded_at: datetime
+    against: str | None = None  # the baseline version the run was compared with
+    regressions: int | None = None  # cases that pass on the baseline and fail here
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,18 @@ def overview_plans(api: ApiState, envs: tuple[str, ...], prompts: tuple[str, ...
     return None
 
 
-def eval_results(api: ApiState, prompt: str) -> EvalPanel | None:
-    """Eval results of every released version of ``prompt``, bound to fingerprints."""
-    return None
+def eval_results(api: ApiState, prompt: str, limit: int = 50) -> EvalPanel | None:
+    """The latest eval runs of ``prompt`` (every version), newest first, each bound to the
+    bundle fingerprint it evaluated and to the baseline it was compared with."""
+    runs = api.service.eval_runs(prompt=prompt, limit=limit)
+    if not runs:
+        return None
+    return EvalPanel(tuple(
+        EvalRow(version=r.version, fingerprint=r.fingerprint, suite=f"{r.suite}@{r.suite_version}",
+                passed=r.passed, score=r.summary.get("pass_rate"), recorded_at=r.created_at,
+                against=r.baseline_version,
+                regressions=len(r.comparison.get("regressions") or []) if r.comparison else None)
+        for r in runs))
 
 
 def outcomes(api: ApiState, env: str, prompt: str) -> OutcomePanel | None:

@@ -54,6 +54,11 @@ class Viewer:
         return ROLES.index(self.principal.role) >= ROLES.index("deployer") and (
             self.principal.env in (None, env))
 
+    @property
+    def sees_evals(self) -> bool:
+        """Eval runs are a deployer's to read, as over the API (``GET /v1/evals``)."""
+        return ROLES.index(self.principal.role) >= ROLES.index("deployer")
+
     def context(self) -> dict[str, Any]:
         flash, self.session.flash[:] = list(self.session.flash), []
         return {"viewer": self.principal, "csrf": self.session.csrf, "flash": flash,
@@ -228,7 +233,8 @@ def prompt_page(request: Request, name: NamePath) -> Response:
                      "fleet": panels.fleet(api, env, name)})
     return page(request, "prompt.html", **viewer.context(), name=name,
                 description=description, versions=versions, envs=envs,
-                evals=panels.eval_results(api, name))
+                evals=panels.eval_results(api, name) if viewer.sees_evals else None,
+                evals_hidden=not viewer.sees_evals)
 
 
 @router.get("/prompts/{name}/compare")

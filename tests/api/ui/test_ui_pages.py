@@ -167,3 +167,31 @@ def test_refused_posts_change_nothing(api: Api) -> None:
     anonymous = api.client(None).post(ROLLBACK, data={"csrf": token}, headers=ORIGIN)
     assert anonymous.status_code == 403
     assert history(api) == before
+
+
+def test_the_prompt_page_shows_eval_runs_bound_to_their_fingerprint_to_deployers(
+        api: Api) -> None:
+    deployer = api.client("deployer")
+    bundle = deployer.get("/v1/evals/bundles/support/1.1.0").json()
+    from promptctl.bundle import Bundle
+
+    fingerprint = Bundle.from_dict(bundle).fingerprint
+    summary = {"cases": 120, "passed": 117, "pass_rate": 0.975, "per_assertion": {},
+               "p50_latency_ms": None, "p95_latency_ms": None, "p95_tokens": None,
+               "cost_per_case": None, "total_cost": None, "errors": 0, "cached": 0}
+    run = {"suite": "support-golden", "suite_version": "1.0.0", "suite_hash": "0" * 64,
+           "prompt": "support", "version": "1.1.0", "fingerprint": fingerprint,
+           "provider": {"type": "python"}, "judges": [], "cases": [], "summary": summary}
+    stored = deployer.post("/v1/evals/runs", json={
+        "run": run, "cases_expected": 0, "env": "production",
+        "baseline": {"version": "1.0.0", "fingerprint": "f" * 64},
+        "comparison": {"regressions": ["delivery-01", "delivery-02", "delivery-03"]},
+        "gate": {"passed": False, "checks": []}})
+    assert stored.status_code == 201, stored.text
+    page = sign_in(api, "deployer").get("/ui/prompts/support").text
+    evals = page.split('id="evals-h"')[1].split("</section>")[0]
+    assert fingerprint[:12] in evals and "support-golden@1.0.0" in evals
+    assert "97.5%" in evals and "<td>1.0.0</td><td>3</td>" in evals and "failed" in evals
+    reader = sign_in(api, "reader").get("/ui/prompts/support").text
+    assert fingerprint[:12] not in reader
+    assert "Eval results are shown to deployer tokens." in reader
