@@ -53,6 +53,7 @@ from promptctl.store.state_builder import (
 from promptctl.urls import sqlite_file
 
 REFRESH_INTERVAL = 0.05  # seconds between two catch-ups caused by unknown bundles
+BUILD_BATCH = 500  # bundles computed per query when a state is built
 LOG_LIMIT = 100_000  # prompts changed since the build, remembered for deltas
 
 
@@ -199,16 +200,19 @@ class StateCache:
         return entry
 
     def _add_bundles(self, session: Any, rows: Iterable[Served]) -> None:
-        """Compute the bundles of the versions ``rows`` serve that are not known yet."""
+        """Compute the bundles of the versions ``rows`` serve that are not known yet, a
+        batch at a time into the pack, so a build holds one batch of them (and of the
+        release contents they are made of) in memory, not all of them."""
         keys = {(row.prompt, v) for row in rows for v in row.versions()}
         with self._bundle_lock:
-            todo = {k for k in keys if k not in self._fingerprints}
-            computed = {}
-            for key, raw in bundle_bytes(session, todo).items():
-                fp = fingerprint_of(raw)
-                self._fingerprints[key], self._versions[fp] = fp, key
-                computed[fp] = raw
-            self.pack.put(computed)  # those already there (a restart) are not added again
+            todo = sorted(k for k in keys if k not in self._fingerprints)
+            for start in range(0, len(todo), BUILD_BATCH):
+                computed = {}
+                for key, raw in bundle_bytes(session, todo[start:start + BUILD_BATCH]).items():
+                    fp = fingerprint_of(raw)
+                    self._fingerprints[key], self._versions[fp] = fp, key
+                    computed[fp] = raw
+                self.pack.put(computed)  # those already there (a restart): not added again
 
     def _env_lock(self, env: str) -> threading.Lock:
         with self._guard:
