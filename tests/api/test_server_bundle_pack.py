@@ -19,6 +19,8 @@ from tests.conftest import Cli
 from tests.rollout_fixtures import create_token
 
 STATE = "/v1/envs/production/state"
+# The pack lives beside a SQLite file (other stores get one per process): SQLite only.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def serve(released: Cli, reader: dict[str, str]) -> tuple[list[bytes], Path, int]:
@@ -52,8 +54,7 @@ def released_with_canary(released: Cli) -> dict[str, str]:
 
 def test_the_bundle_pack_survives_a_server_restart(released: Cli) -> None:
     db = sqlite_file(released.db)
-    if db is None:
-        pytest.skip("the pack lives beside a SQLite file; other stores get a per-process one")
+    assert db is not None
     reader = released_with_canary(released)
     first, path, _ = serve(released, reader)
     assert path == Path(db).with_name(Path(db).name + ".bundles.pack")
@@ -65,8 +66,6 @@ def test_the_bundle_pack_survives_a_server_restart(released: Cli) -> None:
 
 
 def test_a_damaged_pack_entry_is_computed_again_never_served(released: Cli) -> None:
-    if sqlite_file(released.db) is None:
-        pytest.skip("needs a pack that outlives the server: beside a SQLite file")
     reader = released_with_canary(released)
     first, path, _ = serve(released, reader)
     data = path.read_bytes()
