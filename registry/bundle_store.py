@@ -29,7 +29,7 @@ from typing import Any
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.snapshot import ReleasedBundle
 
-__all__ = ["DEFAULT_BUDGET_BYTES", "BundleStore", "Pack", "fingerprint_of"]
+__all__ = ["DEFAULT_BUDGET_BYTES", "BundleStore", "Pack", "ServerPack", "fingerprint_of"]
 
 DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024
 
@@ -76,6 +76,84 @@ class Pack:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+class ServerPack:
+    """The server's bundle bytes on disk: a :class:`Pack` plus an offset index beside it.
+
+    The server computes each bundle once (releases are immutable) and keeps its bytes here
+    rather than in memory, so its memory does not grow with the prompts it serves; a
+    small in-memory cache sits in front (``promptctl.api.states``). The index
+    (``<pack>.idx``, one ``fingerprint offset length`` line per bundle, appended after the
+    bundle) is read at start, so the bundles survive a restart. Nothing here is trusted:
+    :meth:`get` hashes what it reads and forgets an entry that does not match (a torn
+    write, a damaged disk), and the caller computes that bundle again. Each replica keeps
+    its own pack (bundles are content-addressed: nothing to coordinate); two processes
+    appending to one pack only duplicate an entry.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.pack = Pack(path)
+        self.index_path = path.with_name(path.name + ".idx")
+        self._at: dict[str, tuple[int, int]] = {}
+        self._read_index()
+        self._index_fd = os.open(self.index_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                                 0o644)
+        self.refused = 0  # entries whose bytes did not match their fingerprint
+
+    def _read_index(self) -> None:
+        try:
+            lines = self.index_path.read_bytes().split(b"\n")
+        except OSError:
+            return
+        size = self.pack.size
+        for line in lines:
+            parts = line.split()
+            if len(parts) != 3 or len(parts[0]) != 64:
+                continue  # a torn last line
+            with contextlib.suppress(ValueError):
+                offset, length = int(parts[1]), int(parts[2])
+                if offset >= 0 and length > 0 and offset + length <= size:
+                    self._at[parts[0].decode()] = (offset, length)
+
+    def __contains__(self, fingerprint: str) -> bool:
+        return fingerprint in self._at
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def put(self, items: dict[str, bytes]) -> None:
+        """Append the bundles not in the pack yet (one write each for pack and index;
+        not fsynced: every read is verified, and a lost one is computed again)."""
+        todo = [(fp, raw) for fp, raw in items.items() if fp not in self._at]
+        if not todo:
+            return
+        spans = self.pack.append([raw for _, raw in todo], sync=False)
+        lines = b"".join(f"{fp} {offset} {length}\n".encode()
+                         for (fp, _), (offset, length) in zip(todo, spans, strict=True))
+        os.write(self._index_fd, lines)
+        for (fp, _), span in zip(todo, spans, strict=True):
+            self._at[fp] = span
+
+    def get(self, fingerprint: str) -> bytes | None:
+        """The verified bytes of ``fingerprint``, or None (not here, or damaged)."""
+        span = self._at.get(fingerprint)
+        if span is None:
+            return None
+        try:
+            raw = self.pack.read(*span)
+        except OSError:
+            raw = b""
+        if fingerprint_of(raw) != fingerprint:
+            self.refused += 1
+            del self._at[fingerprint]  # computed again, appended anew
+            return None
+        return raw
+
+    def close(self) -> None:
+        self.pack.close()
+        with contextlib.suppress(OSError):
+            os.close(self._index_fd)
 
 
 class BundleStore:

@@ -67,9 +67,9 @@ class Limits:
     """How long a session pin (``reg.get(..., session=...)``) lasts unused (seconds)."""
     max_session_pins: int = 100_000
     """Most session pins one ``Registry`` holds; the least recently used go first."""
-    server_bundle_cache_bytes: int = 256 * 1024 * 1024
-    """Bundle bytes the server keeps in memory (least recently used first out); the others
-    are computed again from the store when asked for (releases never change)."""
+    server_bundle_cache_bytes: int = 32 * 1024 * 1024
+    """Bundle bytes the server keeps in memory (least recently used first out), in front
+    of its on-disk bundle pack (``promptctl.api.states``); releases never change."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

@@ -2,6 +2,7 @@
 
 ``fallback_path`` (say ``.promptctl/snapshot.json``) holds a full state document whose
 entries also say where their bundles are in the pack (``"at"``); beside it,
+``<name>.entries`` holds the same state packed for a fast start (below),
 ``<name>.journal`` holds one delta per line (appended and fsynced as each change arrives) and
 ``<name>.pack`` the bundles (:class:`promptctl.bundle_store.Pack`). Each write is atomic in
 the order that keeps the three consistent: bundles first (appended, fsynced), then the
@@ -14,6 +15,14 @@ The journal keeps a change O(change) on disk: rewriting the whole state for ever
 would cost the SDK O(prompts) per change. It is folded into the state file once it has
 grown past half the state's size (so the rewrites cost O(1) per change on average).
 
+The state file stays JSON (what the server sends, what people and older SDKs read), but
+parsing and packing 10,000 of its entries costs ~40 ms. So each full write also leaves
+``<name>.entries``: the same entries already packed (``state_entries``), one record after
+another (``u16 name length | u32 entry length | name | entry``) behind a header that names
+the state file's size and mtime. A start that finds both agreeing slices the records out
+(about 1 µs an entry) and parses nothing; any other (no such file, a state file replaced
+since, a torn record) reads the JSON as before.
+
 Pure standard library: the SDK imports it.
 """
 
@@ -22,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,12 +40,15 @@ from promptctl.atomic_file import sync_folder, write_atomically
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore, Pack
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.failpoints import armed, crash_point
-from promptctl.state import State, entry_json, raw_fingerprints
+from promptctl.state import STATE_FORMAT, State, entry_json, raw_fingerprints
 from promptctl.state_entries import MARK, pack, packed_spans, unpack
 
 __all__ = ["StateFiles", "load_state_file"]
 
 MIN_JOURNAL_FOLD_BYTES = 256 * 1024
+ENTRIES_MAGIC = b"promptctl-entries 1\n"
+_LENGTH = struct.Struct("<I")
+_RECORD = struct.Struct("<HI")  # name length, entry length
 
 
 class StateFiles:
@@ -45,6 +58,7 @@ class StateFiles:
         self.path = Path(path)
         self.journal = self.path.with_name(self.path.name + ".journal")
         self.pack_path = self.path.with_name(self.path.name + ".pack")
+        self.entries_path = self.path.with_name(self.path.name + ".entries")
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -59,15 +73,37 @@ class StateFiles:
 
         A format-1 snapshot file (bundles inline) is read too, with no journal or pack.
         """
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise NotFoundError(f"cannot read snapshot {self.path}: {exc.strerror}") from None
-        state = State.parse(data, store, legacy=True)
+        state = self._load_packed(store)
+        if state is None:
+            try:
+                data = self.path.read_bytes()
+            except OSError as exc:
+                raise NotFoundError(
+                    f"cannot read snapshot {self.path}: {exc.strerror}") from None
+            state = State.parse(data, store, legacy=True)
         for delta in self._journal_deltas():
             with contextlib.suppress(ValidationError):  # a gap or a stale line: skip it
                 state.apply(delta)
         return state
+
+    def _load_packed(self, store: BundleStore) -> State | None:
+        """The state from ``<name>.entries`` when it was written with the state file as
+        it is now; None otherwise (read the JSON)."""
+        try:
+            data = self.entries_path.read_bytes()
+            source = self.path.stat()
+        except OSError:
+            return None
+        parsed = _read_entries(data)
+        if parsed is None:
+            return None
+        header, entries = parsed
+        if header.pop("source", None) != [source.st_size, source.st_mtime_ns]:
+            return None  # the state file was replaced since (by another writer, or by hand)
+        try:
+            return State.from_header(header, entries, store)
+        except ValidationError:
+            return None
 
     def _journal_deltas(self) -> list[Mapping[str, Any]]:
         try:
@@ -92,6 +128,10 @@ class StateFiles:
         entries = [(name, _locate(dict(entry), store) if isinstance(entry, dict)
                     else _locate_raw(entry, store)) for name, entry in state.raw_entries()]
         write_atomically(self.path, state.to_json(entries))
+        source = self.path.stat()
+        header = {"format": STATE_FORMAT, "env": state.env, "change_id": state.change_id,
+                  **state.header, "source": [source.st_size, source.st_mtime_ns]}
+        write_atomically(self.entries_path, _entries_bytes(header, entries))
         with contextlib.suppress(FileNotFoundError):
             self.journal.unlink()
 
@@ -131,6 +171,48 @@ class StateFiles:
             base = 0
         if size > max(MIN_JOURNAL_FOLD_BYTES, base // 2):
             self.write_full(state, store)
+
+
+def _entries_bytes(header: Mapping[str, Any],
+                   entries: list[tuple[str, bytes | dict[str, Any]]]) -> bytes:
+    """``<name>.entries``: the header, then each entry packed (or its JSON line)."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    parts = [ENTRIES_MAGIC, _LENGTH.pack(len(head)), head, _LENGTH.pack(len(entries))]
+    for name, raw in entries:
+        if isinstance(raw, dict):
+            raw = pack(raw) or entry_json(raw)
+        key = name.encode()
+        parts += (_RECORD.pack(len(key), len(raw)), key, raw)
+    return b"".join(parts)
+
+
+def _read_entries(data: bytes) -> tuple[dict[str, Any], dict[str, bytes | dict[str, Any]]] | None:
+    """Header and entries of ``<name>.entries``; None when it is not one, or torn."""
+    if not data.startswith(ENTRIES_MAGIC):
+        return None
+    try:
+        pos = len(ENTRIES_MAGIC)
+        (size,) = _LENGTH.unpack_from(data, pos)
+        header = json.loads(data[pos + 4:pos + 4 + size])
+        pos += 4 + size
+        (count,) = _LENGTH.unpack_from(data, pos)
+        pos += 4
+        entries: dict[str, bytes | dict[str, Any]] = {}
+        record, end = _RECORD.unpack_from, len(data)
+        for _ in range(count):
+            name_size, entry_size = record(data, pos)
+            pos += _RECORD.size
+            name = data[pos:pos + name_size].decode()
+            pos += name_size
+            entries[name] = data[pos:pos + entry_size]
+            pos += entry_size
+            if pos > end or not entry_size:
+                return None
+    except (struct.error, ValueError, UnicodeDecodeError):
+        return None
+    if pos != end or not isinstance(header, dict):
+        return None
+    return header, entries
 
 
 def _locate_raw(raw: bytes, store: BundleStore) -> bytes:

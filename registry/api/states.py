@@ -9,9 +9,13 @@ query for the audit events after the state's change id (one indexed range scan) 
 rows of the prompts they name, applied as a delta. The prompts changed since the state was
 built are logged in memory, so the delta since any later change id costs nothing to answer;
 an older ``since`` asks the database which prompts changed. Bundles are computed once per
-``(prompt, version)`` (releases are immutable); their bytes are kept in a cache bounded in
-bytes (``server_bundle_cache_bytes``) and computed again from the store when one was dropped,
-so the server's memory does not grow with the bundles it serves.
+``(prompt, version)`` (releases are immutable); their bytes go to an on-disk,
+content-addressed pack (:class:`promptctl.bundle_store.ServerPack`: next to the SQLite file,
+else in a folder of the process's own) and a small cache bounded in bytes
+(``server_bundle_cache_bytes``) sits in front of it, so the server's memory does not grow
+with the bundles it serves and a first download of all of them reads them back with
+``pread`` instead of computing them again. What the pack gives back is hashed first; an
+entry that does not match is computed again from the store, never served.
 
 One lock per environment makes one request catch up while the others wait for it: after a
 rollback every connected SDK asks at once.
@@ -21,14 +25,17 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from promptctl.bounded_cache import BytesCache
-from promptctl.bundle_store import fingerprint_of
+from promptctl.bundle_store import ServerPack, fingerprint_of
 from promptctl.errors import NotFoundError
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.snapshot import ReleasedBundle
@@ -43,8 +50,10 @@ from promptctl.store.state_builder import (
     last_rollbacks,
     served_rows,
 )
+from promptctl.urls import sqlite_file
 
 REFRESH_INTERVAL = 0.05  # seconds between two catch-ups caused by unknown bundles
+BUILD_BATCH = 2000  # bundles computed per batch when a state is built (bench/README.md)
 LOG_LIMIT = 100_000  # prompts changed since the build, remembered for deltas
 
 
@@ -70,10 +79,14 @@ def _brought_in(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple
 class StateCache:
     """Current states of every environment asked for, and their bundles."""
 
-    def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS,
+                 pack_path: Path | None = None) -> None:
         self.store = store
         self.limits = limits
         self.bundles = BytesCache(limits.server_bundle_cache_bytes)  # guarded by _bundle_lock
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._pack_path = pack_path
+        self._pack: ServerPack | None = None  # opened on first use, guarded by _bundle_lock
         self._envs: dict[str, _Env] = {}
         self._fingerprints: dict[tuple[str, str], str] = {}  # (prompt, version) -> fp
         self._versions: dict[str, tuple[str, str]] = {}  # fp -> (prompt, version)
@@ -81,6 +94,27 @@ class StateCache:
         self._guard = threading.Lock()
         self._bundle_lock = threading.Lock()
         self._refreshed = 0.0
+
+    @property
+    def pack(self) -> ServerPack:
+        if self._pack is None:
+            self._pack = self._open_pack(self._pack_path)
+        return self._pack
+
+    def _open_pack(self, path: Path | None) -> ServerPack:
+        """The pack at ``path``; by default ``<db>.bundles.pack`` beside a SQLite file, or
+        one in a folder of this process's own (another database, or a folder it cannot
+        write to: such a pack lasts as long as the process)."""
+        db = sqlite_file(self.store.url) if self.store.is_sqlite else None
+        if path is None and db:
+            path = Path(db).with_name(Path(db).name + ".bundles.pack")
+        if path is not None:
+            try:
+                return ServerPack(path)
+            except OSError:
+                pass
+        self._scratch = tempfile.TemporaryDirectory(prefix="promptctl-bundles-")
+        return ServerPack(Path(self._scratch.name) / f"bundles-{os.getpid()}.pack")
 
     # -- states -------------------------------------------------------------------------------
 
@@ -166,14 +200,19 @@ class StateCache:
         return entry
 
     def _add_bundles(self, session: Any, rows: Iterable[Served]) -> None:
-        """Compute the bundles of the versions ``rows`` serve that are not known yet."""
+        """Compute the bundles of the versions ``rows`` serve that are not known yet, a
+        batch at a time into the pack, so a build holds one batch of them (and of the
+        release contents they are made of) in memory, not all of them."""
         keys = {(row.prompt, v) for row in rows for v in row.versions()}
         with self._bundle_lock:
-            todo = {k for k in keys if k not in self._fingerprints}
-            for key, raw in bundle_bytes(session, todo).items():
-                fp = fingerprint_of(raw)
-                self._fingerprints[key], self._versions[fp] = fp, key
-                self.bundles.put(fp, raw)
+            todo = sorted(k for k in keys if k not in self._fingerprints)
+            for start in range(0, len(todo), BUILD_BATCH):
+                computed = {}
+                for key, raw in bundle_bytes(session, todo[start:start + BUILD_BATCH]).items():
+                    fp = fingerprint_of(raw)
+                    self._fingerprints[key], self._versions[fp] = fp, key
+                    computed[fp] = raw
+                self.pack.put(computed)  # those already there (a restart): not added again
 
     def _env_lock(self, env: str) -> threading.Lock:
         with self._guard:
@@ -267,11 +306,17 @@ class StateCache:
         return [found[fp] for fp in fingerprints if fp in found]
 
     def _raws(self, fingerprints: list[str]) -> dict[str, bytes]:
-        """The bytes of each fingerprint known here: from the cache, and those dropped from
-        it computed again with one query for all of them (an SDK's first download asks
-        for hundreds at a time, most of them past a cache smaller than the pack)."""
+        """The bytes of each fingerprint known here: from the cache, else from the pack
+        (verified; kept in the cache), and those neither holds (a damaged pack entry)
+        computed again with one query for all of them."""
         with self._bundle_lock:
             found = {fp: raw for fp in fingerprints if (raw := self.bundles.get(fp))}
+            for fp in fingerprints:
+                if fp not in found and fp in self._versions:
+                    raw = self.pack.get(fp)
+                    if raw is not None:
+                        found[fp] = raw
+                        self.bundles.put(fp, raw)
         keys = {self._versions[fp]: fp for fp in fingerprints
                 if fp not in found and fp in self._versions}
         if keys:
@@ -282,6 +327,7 @@ class StateCache:
                     if fingerprint_of(raw) == keys[key]:
                         found[keys[key]] = raw
                         self.bundles.put(keys[key], raw)
+                self.pack.put({fp: found[fp] for fp in keys.values() if fp in found})
         return found
 
     def _raw(self, fp: str) -> bytes:
@@ -295,7 +341,7 @@ class StateCache:
             raw = self.bundles.get(fp)
         if raw is not None:
             return raw
-        return self._raws([fp]).get(fp)  # dropped from memory since: compute it again
+        return self._raws([fp]).get(fp)  # dropped from memory since: from the pack
 
     def bundle(self, fingerprint: str, where: object = None) -> ReleasedBundle:
         """The bundle a state's entry names (``BundleSource``, for the resolve endpoint)."""

@@ -123,8 +123,9 @@ def test_state_endpoints_check_tokens_and_environments(api) -> None:  # type: ig
 
 def test_the_server_keeps_bundle_bytes_within_its_budget_and_serves_them_still(
         released: Cli) -> None:
-    """``server_bundle_cache_bytes`` bounds the bundle bytes a server holds: those dropped
-    are computed again from the store, byte for byte, with the same cache headers and ETag."""
+    """``server_bundle_cache_bytes`` bounds the bundle bytes a server holds in memory: those
+    dropped are read back from its on-disk pack, byte for byte, with the same cache headers
+    and ETag."""
     from promptctl.limits import Limits
 
     assert released("promote", "support", "1.0.0", "--env", "production").exit_code == 0
