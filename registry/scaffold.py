@@ -99,7 +99,7 @@ def _required_vars(folder: Path, suite: str) -> dict[str, Any] | None:
     newest = max(prompts, key=lambda p: p.semver)
     blank = {"string": "...", "integer": 0, "number": 0, "boolean": False, "array": [],
              "object": {}}
-    return {n: blank[v.type] for n, v in newest.variables.items() if v.required}
+    return {n: blank[v.type or "string"] for n, v in newest.variables.items() if v.required}
 
 
 def init_repo(root: Path, registry_dir: str = "prompts") -> list[str]:

@@ -264,7 +264,7 @@ def check_values(variables: dict[str, Variable], values: dict[str, Any],
     for name, value in values.items():
         decl = variables.get(name)
         if decl is not None:
-            problems += _value_problems(name, decl, value)
+            problems += value_problems(name, decl, value)
         elif name in placeholders:
             problem = messages_problem(value)
             if problem:
@@ -277,7 +277,9 @@ def check_values(variables: dict[str, Variable], values: dict[str, Any],
     return merged
 
 
-def _value_problems(name: str, decl: Variable, value: Any) -> list[str]:
+def value_problems(name: str, decl: Variable, value: Any) -> list[str]:
+    """What is wrong with ``value`` for the variable ``name`` (its short type, then its
+    JSON Schema); empty when nothing is."""
     if decl.type is not None and not value_matches_type(value, decl.type):
         return [f"variable {name} must be {decl.type}, got {type(value).__name__}"]
     if decl.schema_ is not None:
@@ -372,7 +374,7 @@ class _Plan:
         for name, value in values.items():
             decl = self.measured.get(name)
             if decl is not None:
-                if _value_problems(name, decl, value):
+                if value_problems(name, decl, value):
                     return None
             elif name in self.placeholders and messages_problem(value):
                 return None

@@ -11,7 +11,8 @@ from typing import Any
 
 from promptctl.evals.suite import EvalSuite, NamedCase
 from promptctl.findings import Finding
-from promptctl.model import Prompt, value_matches_type
+from promptctl.model import Prompt
+from promptctl.templating import value_problems
 
 
 def vars_problems(case: NamedCase, prompt: Prompt) -> list[str]:
@@ -26,9 +27,10 @@ def vars_problems(case: NamedCase, prompt: Prompt) -> list[str]:
             if variable.required:
                 problems.append(f"case {case.name!r} does not set `{name}`, which "
                                 f"{prompt.key} requires")
-        elif not value_matches_type(case.vars[name], variable.type):
+        elif wrong := value_problems(name, variable, case.vars[name]):
             problems.append(f"case {case.name!r} sets `{name}` to {_shown(case.vars[name])}, "
-                            f"but {prompt.key} declares it {variable.type}")
+                            f"but {prompt.key} declares it "
+                            f"{variable.type or 'with a JSON Schema'}: {wrong[0]}")
     return problems
 
 

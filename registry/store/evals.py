@@ -7,7 +7,8 @@ read and write rows inside the caller's session.
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session as Session  # the session type the eval code is written on
+from sqlmodel import col, select
 
 from promptctl.store.tables import EvalCaseRecord, EvalRecord, EvalRunRecord
 
