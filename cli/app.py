@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from promptctl import __version__
-from promptctl.cli import db_cmds, registry_cmds, review_cmds, rollout_cmds
+from promptctl.cli import db_cmds, fleet_cmds, plan_cmds, registry_cmds, review_cmds, rollout_cmds
 from promptctl.cli.context import CliState
 
 
@@ -35,6 +35,7 @@ class PromptctlGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args,
                                 **extra)
+        args = fleet_cmds.expand_wait(sys.argv[1:] if args is None else args)  # --wait [S]
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args,
                                 **extra)
@@ -89,7 +90,7 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, fleet_cmds, plan_cmds):
     module.register(app)
 
 

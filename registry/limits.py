@@ -55,6 +55,17 @@ class Limits:
     max_delta_events: int = 10_000
     """Most audit events one delta is built from; a reader further behind gets the full
     state."""
+    # outcome telemetry and the fleet (guarded rollouts)
+    max_outcome_windows: int = 200
+    """Most windows one ``POST /v1/envs/{env}/outcomes`` may carry (the SDK sends 100)."""
+    max_calls_per_window: int = 10_000_000
+    """Most calls one instance may report for one window of one prompt version."""
+    fleet_ttl_seconds: float = 30.0
+    """An SDK instance not heard from for this long is no longer live (fleet, ``--wait``)."""
+    outcome_retention_seconds: float = 7 * 86400.0
+    """How long outcome windows are kept, and how old a reported window may be."""
+    plan_evaluate_seconds: float = 10.0
+    """How often ``promptctl serve`` evaluates the running rollout plans' guards."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promptctl.api.auth import Authenticator
 from promptctl.api.feed import ChangeFeed, LocalChangeFeed
+from promptctl.api.guards import install_guards
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
@@ -53,16 +54,18 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts,
-                     service=LocalService(rollouts), feed=feed,
+                     service=LocalService(rollouts, limits=limits), feed=feed,
                      snapshots=SnapshotCache(store, limits), authenticate=Authenticator(store),
                      metrics=Metrics(), keepalive=keepalive)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await feed.start()
+        guards.start()  # the plan evaluator (guarded rollouts)
         try:
             yield
         finally:
+            guards.stop()
             await feed.stop()
 
     app = FastAPI(title="promptctl", version="1", lifespan=lifespan,
@@ -71,6 +74,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(state_router)
+    guards = install_guards(app, state)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app
