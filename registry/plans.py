@@ -99,7 +99,7 @@ def plan_problems(name: str, table: object) -> list[str]:
             problems.append(f"{where}.{key} is required")
         elif not _number(table[key], 0, integer=integer):
             problems.append(f"{where}.{key} must be a number ≥ 0, got {table[key]!r}")
-    if "max_hold_seconds" in table:
+    if table.get("max_hold_seconds") is not None:
         if not _number(table["max_hold_seconds"], 0):
             problems.append(f"{where}.max_hold_seconds must be a number ≥ 0")
         elif _number(table.get("hold_seconds"), 0) and \
