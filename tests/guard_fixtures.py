@@ -16,7 +16,7 @@ from tests.conftest import EXAMPLE_PROMPTS, Cli, commit_all, make_repo
 from tests.rollout_fixtures import Api, deploy_support, release_versions
 
 
-def released_repo(root: Path, toml: str = "") -> Cli:
+def released_repo(root: Path, toml: str = "", db: str | None = None) -> Cli:
     """A repository at ``root`` with the example prompts, support 1.0.0-1.2.0 released."""
     repo = make_repo(root)
     shutil.copytree(EXAMPLE_PROMPTS, root / "prompts")
@@ -24,7 +24,7 @@ def released_repo(root: Path, toml: str = "") -> Cli:
     if toml:
         (root / "promptctl.toml").write_text(toml)
     commit_all(repo, "example prompts")
-    cli = Cli(root, f"sqlite:///{root / 'registry.db'}")
+    cli = Cli(root, db or f"sqlite:///{root / 'registry.db'}")
     release_versions(cli, "1.1.0", "1.2.0")
     return cli
 

@@ -8,8 +8,7 @@ stable with no canary and leaves it so."""
 from __future__ import annotations
 
 import json
-import os
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,10 +57,7 @@ def start_server(cli: Cli, tokens: dict[str, str]) -> Server:
 
 
 def setup_repo(root: Path, db: str | None = None) -> tuple[Cli, dict[str, str]]:
-    cli = released_repo(root, PLANS)
-    if db is not None:
-        cli = Cli(cli.root, db)
-        assert cli("release").exit_code == 0
+    cli = released_repo(root, PLANS, db)
     assert cli("promote", "support", "1.0.0", "--env", "production").exit_code == 0
     tokens = {"reader": create_token(cli, "reader", "production"),
               "deployer": create_token(cli, "deployer")}
@@ -201,12 +197,21 @@ def test_fleet_and_wait_count_live_instances_and_name_a_frozen_one(
     assert "production-03 (checkout on" in result.output and "Traceback" not in result.output
 
 
-@pytest.mark.skipif(not os.environ.get("PROMPTCTL_TEST_PG"), reason="needs PROMPTCTL_TEST_PG")
+@pytest.fixture
+def pg_db() -> Iterator[str]:
+    yield from pg_test_database()  # skips locally without PROMPTCTL_TEST_PG (fails in CI)
+
+
 def test_two_replicas_on_postgresql_evaluate_once_and_advance_each_step_once(
-        tmp_path: Path) -> None:
-    db = next(pg_test_database())
+        tmp_path: Path, pg_db: str) -> None:
+    db = pg_db
     cli, tokens = setup_repo(tmp_path / "repo", db)
-    replicas = [start_server(cli, tokens), start_server(cli, tokens)]
+    replicas = [Server(cli, free_port(), tokens=tokens, extra_env=SERVER_ENV) for _ in range(2)]
+    starting = [threading.Thread(target=r.start) for r in replicas]  # in parallel: seconds each
+    for thread in starting:
+        thread.start()
+    for thread in starting:
+        thread.join(60)
     fleet = Fleet(replicas[0].url, "production", tokens["reader"]).start(
         [r.url for r in replicas])
     try:
