@@ -193,8 +193,7 @@ class Registry:
         self.source = "poll"  # where the state came from last: stream | poll | fallback
         self._recorder = Recorder(window_seconds=telemetry_window or flush_interval)
         self.track = self._recorder.track  # type: ignore[method-assign]  # no extra call
-        self._telemetry = {"app": app_name, "flush_interval": flush_interval,
-                           "instance_id": instance_id} if telemetry else None
+        self._telemetry = (app_name, flush_interval, instance_id) if telemetry else None
         self._reporter: Reporter | None = None
 
     @classmethod
@@ -298,7 +297,9 @@ class Registry:
         if self._telemetry is not None:
             from promptctl.telemetry.reporter import Reporter
 
-            self._reporter = Reporter(self, self._recorder, self._server, **self._telemetry)
+            app, flush, instance = self._telemetry
+            self._reporter = Reporter(self, self._recorder, self._server, app=app,
+                                      flush_interval=flush, instance_id=instance)
             self._reporter.start()
         return self
 

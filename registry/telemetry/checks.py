@@ -55,7 +55,7 @@ class Checker:
             if schema is None or not isinstance(call, Mapping):
                 continue
             args = _parsed(call.get("arguments", {}))
-            if args is not _INVALID and self._validator((bundle.fingerprint, name),
+            if args is not _INVALID and self._validator((bundle.fingerprint, str(name)),
                                                         schema).is_valid(args):
                 valid += 1
         return len(calls), valid

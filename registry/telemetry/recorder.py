@@ -140,7 +140,7 @@ def _count(value: Any) -> int:
 
 
 def _amount(value: Any) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
+    amount = float(value)
+    if not math.isfinite(amount) or amount < 0:
         raise ValueError("amount")
-    return value
+    return amount
