@@ -28,8 +28,8 @@ from _support import Server, Workspace, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.sim.fleet_sim
 
-from promptctl.snapshot import ResolvedBundle  # noqa: E402
-from promptctl.telemetry.recorder import Recorder  # noqa: E402
+from promptctl.snapshot import ResolvedBundle
+from promptctl.telemetry.recorder import Recorder
 
 PROMPTS = 10
 PLAN = """
@@ -155,10 +155,9 @@ def bench_ingest(seconds: float) -> None:
 
 
 def bench_breach(trials: int) -> None:
-    from tests.sim.fleet_sim import Fleet, Profile, api_get, until
-
     from promptctl.rollout import Rollouts
     from promptctl.store import Store
+    from tests.sim.fleet_sim import Fleet, Profile, api_get, until
 
     ws = _workspace(PLAN)
     ws.run("promote", "support", "1.0.0", "--env", "production")
@@ -182,7 +181,8 @@ def bench_breach(trials: int) -> None:
             everyone = time.time()
             to_stable.append(everyone - event.created_at.timestamp())
             to_breach.append(event.created_at.timestamp() - started)
-            print("  trial:", (event.reason or "")[:160]) if os.environ.get("BENCH_VERBOSE") else None
+            if os.environ.get("BENCH_VERBOSE"):
+                print("  trial:", (event.reason or "")[:160])
             assert all(r.change_id > b for r, b in zip(fleet.instances, before, strict=True))
     finally:
         store.dispose()
