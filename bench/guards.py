@@ -146,7 +146,9 @@ def bench_ingest(seconds: float) -> None:
         reports = len(latencies)
         print(f"ingest: {reports} reports ({reports * PROMPTS} windows) in {wall:.1f} s = "
               f"{reports / wall:.0f} reports/s ({refused[0]} refused); server CPU "
-              f"{cpu:.2f} s = {cpu / wall * 100:.0f} % of one core; report latency p50 "
+              f"{cpu:.2f} s = {cpu / wall * 100:.0f} % of one core ({cpu / reports * 1000:.1f} ms "
+              f"a report, so {cpu / reports * rate * 100:.0f} % of a core at {rate:.0f} "
+              "reports/s); report latency p50 "
               f"{statistics.median(latencies) * 1000:.1f} ms, p99 "
               f"{percentile(latencies, 99) * 1000:.1f} ms")
     finally:
