@@ -192,7 +192,9 @@ class Registry:
         self._closed = False
         self.source = "poll"  # where the state came from last: stream | poll | fallback
         self._recorder = Recorder(window_seconds=telemetry_window or flush_interval)
-        self.track = self._recorder.track  # type: ignore[method-assign]  # no extra call
+        # No extra call on the hot path; nothing is kept where nothing will send it.
+        self.track = (self._recorder.track if telemetry and url is not None  # type: ignore[method-assign]
+                      else _ignore)
         self._telemetry = (app_name, flush_interval, instance_id) if telemetry else None
         self._reporter: Reporter | None = None
 
@@ -612,6 +614,10 @@ class Registry:
             except PromptctlError as exc:
                 _log().debug("cannot apply change %d: %s", announced, exc.message)
         self._refresh(server, announced)
+
+
+def _ignore(*_: object, **__: object) -> None:
+    """``track()`` of a registry that reports nothing (offline, or ``telemetry=False``)."""
 
 
 def _not_started() -> UsageError:

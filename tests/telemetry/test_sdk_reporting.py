@@ -59,8 +59,10 @@ def test_tracked_calls_reach_the_server_and_the_instance_shows_in_the_fleet(
 def test_track_stays_cheap_and_silent_when_the_server_is_gone(server: LiveServer) -> None:
     reg = Registry("http://127.0.0.1:9", "production", server.tokens["reader"],
                    flush_interval=0.1)
-    bundle = Registry(server.url, "production", server.tokens["reader"],
-                      telemetry=False).start().get("support", key="u")
+    with Registry(server.url, "production", server.tokens["reader"], telemetry=False) as live:
+        bundle = live.get("support", key="u")
+        live.track(bundle, 0.1)  # telemetry off: kept nowhere
+        assert live._recorder.drain() == 0
     for _ in range(1000):
         reg.track(bundle, 0.1)  # never started: nothing to send to, nothing raised
     assert reg._recorder.drain() == 1000
