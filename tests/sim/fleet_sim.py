@@ -39,7 +39,7 @@ class Fleet:
     size: int = 20
     calls_per_second: float = 150.0  # per instance
     profiles: dict[str, Profile] = field(default_factory=dict)
-    flush_interval: float = 0.2
+    flush_interval: float = 0.4
     prompt: str = "support"
     instances: list[Registry] = field(default_factory=list)
     traffic: bool = True
@@ -50,10 +50,15 @@ class Fleet:
     def start(self, urls: list[str] | None = None) -> Fleet:
         for index in range(self.size):
             url = (urls or [self.url])[index % len(urls or [self.url])]
-            reg = Registry(url, self.env, self.token, app_name="checkout",
-                           instance_id=f"{self.env}-{index:02d}",
-                           flush_interval=self.flush_interval, poll_interval=0.2)
-            self.instances.append(reg.start())
+            self.instances.append(Registry(url, self.env, self.token, app_name="checkout",
+                                           instance_id=f"{self.env}-{index:02d}",
+                                           flush_interval=self.flush_interval,
+                                           poll_interval=0.2))
+        starting = [threading.Thread(target=reg.start) for reg in self.instances]
+        for thread in starting:  # together: each start is a few requests
+            thread.start()
+        for thread in starting:
+            thread.join(30)
         for index, reg in enumerate(self.instances):
             thread = threading.Thread(target=self._serve, args=(reg, index), daemon=True,
                                       name=f"app-{index}")
@@ -102,8 +107,11 @@ class Fleet:
         self._stop.set()
         for thread in self._threads:
             thread.join(5)
-        for reg in self.instances:
-            reg.close()
+        closing = [threading.Thread(target=reg.close) for reg in self.instances]
+        for thread in closing:  # together: each sends its last windows
+            thread.start()
+        for thread in closing:
+            thread.join(10)
 
 
 def until(check: Callable[[], Any], timeout: float, every: float = 0.05) -> Any:

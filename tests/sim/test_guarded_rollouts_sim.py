@@ -1,5 +1,5 @@
 """Guarded rollouts end to end: real ``promptctl serve`` processes, 20 SDK instances
-serving traffic on threads, a compressed schedule (evaluations every 0.25 s, 0.2 s windows,
+serving traffic on threads, a compressed schedule (evaluations every 0.25 s, 0.4 s windows,
 0.6 s holds). Every loop is bounded by a timeout.
 
 The scenarios share one server and one fleet, in order; each starts from support 1.x
