@@ -66,3 +66,26 @@ def test_track_stays_cheap_and_silent_when_the_server_is_gone(server: LiveServer
     for _ in range(1000):
         reg.track(bundle, 0.1)  # never started: nothing to send to, nothing raised
     assert reg._recorder.drain() == 1000
+
+
+def test_windows_wait_while_the_server_is_down_and_arrive_once_it_is_back(
+        server: LiveServer) -> None:
+    def calls() -> float:
+        text = httpx.get(f"{server.url}/metrics").text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('promptctl_outcome_calls_total{env="production",'
+                                      'prompt="support",variant="stable",version="1.0.0"}'))
+
+    with Registry(server.url, "production", server.tokens["reader"], instance_id="sdk-down",
+                  flush_interval=0.2) as reg:
+        bundle = reg.get("support", key="u1")
+        stable = reg.snapshot.bundle_of("support", bundle.version)
+        assert stable is not None
+        server.kill()  # its metrics go with it: the restarted one counts from 0
+        for _ in range(7):
+            reg.track(stable, 0.2)
+        time.sleep(0.6)  # a few flushes fail meanwhile
+        assert reg._recorder.pending_windows >= 1
+        server.start()
+        assert _until(lambda: calls() == 7, 10)
+        assert reg._recorder.pending_windows == 0
