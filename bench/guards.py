@@ -9,7 +9,7 @@
    evaluated every 0.25 s; from the guard's rollback (its audit event) until every
    instance applied it, and from the plan's start until the rollback.
 
-Usage: .venv/bin/python bench/guards.py [--seconds 20] [--skip track|ingest|breach]
+Usage: .venv/bin/python bench/guards.py [--seconds 20] [--skip track|checks|ingest|breach]
 """
 
 from __future__ import annotations
@@ -69,6 +69,45 @@ def bench_track() -> None:
     print(f"track(): median {statistics.median(tracked):.3f} µs per call "
           f"(p90 of batches {percentile(tracked, 90):.3f}); an empty call with the same "
           f"arguments: {statistics.median(baseline):.3f} µs")
+
+
+def bench_checks() -> None:
+    """The background thread's cost per call: aggregation alone, and with the output and a
+    tool call checked (jsonschema loads on the first checked output: timed apart)."""
+    import subprocess
+
+    from tests.sim.fleet_sim import VALID
+
+    schema = {"type": "object", "properties": {"answer": {"type": "string"},
+                                               "sources": {"type": "array",
+                                                           "items": {"type": "string"}}},
+              "required": ["answer", "sources"]}
+
+    class Bundle:
+        name, version, variant, fingerprint = "support", "1.0.0", "stable", "f" * 64
+        output_schema = schema
+        tools = [{"name": "search-kb", "description": "", "parameters": {
+            "type": "object", "properties": {"query": {"type": "string"}},
+            "required": ["query"]}}]
+
+    code = ("import time; t = time.perf_counter(); from jsonschema import validators; "
+            "print((time.perf_counter() - t) * 1000)")
+    imported = float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                    text=True, check=True).stdout)
+    results = {}
+    for label, kwargs in (("aggregate only", {}),
+                          ("+ output and one tool call checked",
+                           {"output": VALID, "tool_calls": [{"name": "search-kb",
+                                                              "arguments": '{"query": "x"}'}]})):
+        rec = Recorder(max_queued=20_000)
+        for _ in range(10_000):
+            rec.track(Bundle(), 0.4, 200, 50, 0.01, **kwargs)  # type: ignore[arg-type]
+        started = time.perf_counter()
+        rec.drain()
+        results[label] = (time.perf_counter() - started) / 10_000 * 1e6
+    print("background thread per call: " + ", ".join(f"{k} {v:.1f} µs"
+                                                      for k, v in results.items())
+          + f"; importing jsonschema (once, on the first checked output): {imported:.0f} ms")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -205,6 +244,8 @@ def main() -> None:
     args = parser.parse_args()
     if "track" not in args.skip:
         bench_track()
+    if "checks" not in args.skip:
+        bench_checks()
     if "ingest" not in args.skip:
         bench_ingest(args.seconds)
     if "breach" not in args.skip:
