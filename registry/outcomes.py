@@ -23,7 +23,7 @@ from promptctl.errors import ConflictError, ValidationError
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.store import Store, on_duplicate
 from promptctl.store import outcomes as rows
-from promptctl.store.tables import FleetInstance, OutcomeWindow
+from promptctl.store.tables import FleetInstance
 from promptctl.telemetry.buckets import MAX_INDEX
 
 VARIANTS = ("stable", "canary")
@@ -135,19 +135,21 @@ def _key(w: Mapping[str, Any]) -> tuple[str, str, str, float]:
     return (w["prompt"], w["version"], w["variant"], float(w["start"]))
 
 
-def _row(env: str, instance_id: str, seconds: float, w: Mapping[str, Any]) -> OutcomeWindow:
+def _row(env: str, instance_id: str, seconds: float, w: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``outcome_windows`` row of one window."""
     latency = w["latency"]
-    return OutcomeWindow(
-        env=env, prompt=w["prompt"], version=w["version"], variant=w["variant"],
-        instance_id=instance_id, start=float(w["start"]), seconds=seconds, calls=w["calls"],
-        errors=sum(w["errors"].values()), error_kinds=json.dumps(w["errors"], sort_keys=True),
-        latency_count=latency["count"], latency_sum=float(latency["sum"]),
-        latency_buckets=json.dumps(latency["buckets"], sort_keys=True),
-        input_tokens=w["input_tokens"], output_tokens=w["output_tokens"],
-        cost=float(w["cost"]), feedback_up=w["feedback"]["up"],
-        feedback_down=w["feedback"]["down"], schema_checked=w["schema"]["checked"],
-        schema_valid=w["schema"]["valid"], tool_checked=w["tool_args"]["checked"],
-        tool_valid=w["tool_args"]["valid"])
+    return {
+        "env": env, "prompt": w["prompt"], "version": w["version"], "variant": w["variant"],
+        "instance_id": instance_id, "start": float(w["start"]), "seconds": seconds,
+        "calls": w["calls"], "errors": sum(w["errors"].values()),
+        "error_kinds": json.dumps(w["errors"], sort_keys=True),
+        "latency_count": latency["count"], "latency_sum": float(latency["sum"]),
+        "latency_buckets": json.dumps(latency["buckets"], sort_keys=True),
+        "input_tokens": w["input_tokens"], "output_tokens": w["output_tokens"],
+        "cost": float(w["cost"]), "feedback_up": w["feedback"]["up"],
+        "feedback_down": w["feedback"]["down"], "schema_checked": w["schema"]["checked"],
+        "schema_valid": w["schema"]["valid"], "tool_checked": w["tool_args"]["checked"],
+        "tool_valid": w["tool_args"]["valid"]}
 
 
 def _save_instance(session: Any, env: str, instance: Mapping[str, Any],

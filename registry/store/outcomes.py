@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from promptctl.store.tables import FleetInstance, OutcomeWindow, ReleaseRecord
+from promptctl.store.tables import FleetInstance, OutcomeWindow, ReleaseRecord, utcnow
 
 
 def released_prompt_versions(session: Session, prompts: Iterable[str]) -> set[tuple[str, str]]:
@@ -32,8 +33,12 @@ def existing_windows(session: Session, env: str, instance_id: str, starts: Seque
     return {(p, v, var, float(s)) for p, v, var, s in session.exec(stmt)}
 
 
-def add_windows(session: Session, windows: Iterable[OutcomeWindow]) -> None:
-    session.add_all(list(windows))
+def add_windows(session: Session, windows: Iterable[dict[str, Any]]) -> None:
+    """Insert window rows (column -> value) in one statement: no ORM objects, since an
+    API replica takes in about a thousand a second at 1,000 SDK instances."""
+    values = [{**w, "received_at": w.get("received_at") or utcnow()} for w in windows]
+    if values:
+        session.execute(insert(OutcomeWindow), values)
 
 
 def windows_since(session: Session, env: str, prompt: str, version: str, variant: str,
