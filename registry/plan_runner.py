@@ -50,7 +50,10 @@ class EvaluatorLock:
         if not path or ":memory:" in path:
             self._file = True
             return True
-        handle = open(f"{path}.evaluator.lock", "w")  # noqa: SIM115 - held while leading
+        try:
+            handle = open(f"{path}.evaluator.lock", "w")  # noqa: SIM115 - held while leading
+        except OSError:  # a read-only folder (or URI): a store nobody can write plans to
+            return False
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
