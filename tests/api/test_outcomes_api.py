@@ -37,8 +37,9 @@ def report(*windows: dict[str, Any], instance: str = "app-1") -> dict[str, Any]:
 
 def test_a_report_is_stored_once_and_shows_in_fleet_and_metrics(api: Api) -> None:
     with api.client("reader") as http, api.client("deployer") as admin:
-        first = http.post(URL, json=report(window()))
-        again = http.post(URL, json=report(window()))  # the SDK resends an unacknowledged one
+        body = report(window())
+        first = http.post(URL, json=body)
+        again = http.post(URL, json=body)  # the SDK resends a report whose answer it lost
         fleet = [e for e in admin.get("/v1/fleet", params={"env": "production"}).json()
                  if e["instance_id"] == "app-1"]
         metrics = admin.get("/metrics").text
