@@ -63,11 +63,17 @@ class Reporter:
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread, then send what is left (every window, the open ones too)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        thread.join(timeout)
+        if thread.is_alive():  # stuck in a request: leave the rest to it, never race it
+            return
+        try:
             self.recorder.drain()
             self._send(everything=True)
+        except Exception:  # closing the app must not fail on telemetry
+            return
 
     def _run(self) -> None:
         last = self._change_id()
