@@ -70,3 +70,50 @@ sleep 2
 step promptctl rollback support --env production --reason "grounding too strict"
 wait "$reader"
 step promptctl history support --env production
+
+printf '\n\033[1mEval gates.\033[0m production now requires a passing run of the golden suite\n'
+printf '(prompts/support-golden.eval.yaml: 120 cases; its provider, prompts/standin_model.py, is a\n'
+printf 'deterministic STAND-IN FOR A MODEL, since no model can be reached here):\n'
+cat > promptctl.toml <<'TOML'
+[environments.development]
+[environments.staging]
+[environments.production]
+require_eval = "support-golden"
+TOML
+git add promptctl.toml && git commit -qm "gate production on the golden suite"
+
+rewrite() {  # rewrite VERSION: give support a new version whose system prompt is stdin
+  system="$(cat)" python3 - "$1" <<'PY'
+import os, re, sys
+path = "prompts/support.prompt.yaml"
+text = open(path).read()
+text = re.sub(r"(?m)^version: .*$", f"version: {sys.argv[1]}", text, count=1)
+old = text[text.index("  system: |"):text.index("  user: |")]
+open(path, "w").write(text.replace(old, "  system: |\n" + "".join(
+    "    " + line + "\n" for line in os.environ["system"].splitlines())))
+PY
+}
+
+printf '\nA well-meant rewrite: friendlier, and about 40%% more tokens per call:\n'
+rewrite 1.2.0 <<'TXT'
+You are the friendly support agent for Acme. Answer only from the knowledge base
+(use the search-kb tool) and cite the article titles you used.
+Keep answers focused: never mention delivery times, they change too often.
+Always thank the customer for their patience.
+{% if tier == "premium" %}The customer is on the premium plan: offer a call-back.{% endif %}
+If you cannot answer, open a ticket with create-ticket instead of guessing.
+TXT
+git commit -qam "support 1.2.0: friendlier" && promptctl release > /dev/null
+step promptctl eval run support@1.2.0 --against production -j 8 || echo "(exit code $?: the gate failed)"
+step promptctl promote support 1.2.0 --env production || echo "(exit code $?: refused)"
+
+printf '\nA real improvement: the same instructions in fewer tokens:\n'
+rewrite 1.3.0 <<'TXT'
+Acme support agent. Answer from the knowledge base (search-kb); cite the article titles.
+{% if tier == "premium" %}The customer is on the premium plan: offer a call-back.{% endif %}
+Cannot answer? Open a ticket with create-ticket.
+TXT
+git commit -qam "support 1.3.0: shorter" && promptctl release > /dev/null
+step promptctl eval run support@1.3.0 --against production -j 8
+step promptctl promote support 1.3.0 --env production --reason "passed the golden suite"
+step promptctl eval list

@@ -3,6 +3,9 @@
 (a) the floor: a bare ``mmh3`` hash + dict lookup doing the same bucketing;
 (b) ``UnleashClient.get_variant`` on equivalent flags bootstrapped from a dict.
 
+``get(..., session=...)`` (session pins, :mod:`promptctl.session_pins`) is measured beside
+them: a lock, an LRU move and a change-id comparison on top of the lookup, no hashing.
+
 Every prompt has a stable version and a 50% canary, so every call hashes.
 Usage: .venv/bin/python bench/resolve.py [--calls 200000]
 """
@@ -97,11 +100,20 @@ def main() -> None:
             assert ours == (floor(name, key) is canary)
             assert ours == client.get_variant(name, {"userId": key})["enabled"]
 
+        # conversations: 10,000 sessions, each pinned to its prompt's bundle on first use
+        conversations = [(names[j % len(names)], f"session-{j}")
+                         for j in (rng.randrange(10_000) for _ in range(args.calls))]
+
+        def pinned(name: str, session: str) -> object:
+            return reg.get(name, session=session)
+
         for fn in (reg.get, floor):  # warm up
             timed(fn, calls[:20_000])
+        timed(pinned, conversations[:20_000])  # the first use of each pin is in here
         results = {
             "SDK Registry.get": timed(reg.get, calls),
             "floor: mmh3 + dict": timed(floor, calls),
+            "SDK get(session=...) pinned": timed(pinned, conversations),
             "UnleashClient.get_variant": timed(lambda n, k: client.get_variant(
                 n, {"userId": k}), calls[: max(1, args.calls // 10)]),
         }
@@ -111,7 +123,7 @@ def main() -> None:
     for label, values in results.items():
         print(f"  {label:28s} median {statistics.median(values):7.2f}   "
               f"p99 {percentile(values, 99):7.2f}   (n={len(values)})")
-    sdk, floor_, unl = (results[k] for k in results)
+    sdk, floor_, _, unl = (results[k] for k in results)
     for label, base, target in (("floor", floor_, "<= 2x"), ("UnleashClient", unl, "< 1x")):
         median = statistics.median(sdk) / statistics.median(base)
         p99 = percentile(sdk, 99) / percentile(base, 99)

@@ -148,6 +148,13 @@ class Server:
         response.raise_for_status()
         return int(response.json()["id"])
 
+    def rss(self) -> int:
+        """The server process's resident set (bytes)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -334,6 +341,7 @@ def run_size(prompts: int, runs: int) -> dict[str, Any]:
             path = folder / f"fresh-{r}" / "sdk.json"
             froms.append(timed_process("server", str(path), server.url, server.reader))
         out["from_server_s"] = statistics.median(froms)
+        out["server_rss"] = server.rss()  # after sending the state and every bundle 5 times
         files = folder / "fresh-0" / "sdk.json"
         out["pack_bytes"] = files.with_name("sdk.json.pack").stat().st_size
         for r in range(1, runs):
@@ -444,6 +452,10 @@ def report(results: list[dict[str, Any]]) -> None:
               f"{cell(r['from_server_s'])} | {cell(r['restart_s'])} | "
               f"{r['first_get_s'] * 1e6:.0f} µs, {r['first_get_max_s'] * 1e6:.0f} µs "
               f"({r['first_get_s'] / base:.3f}x) |")
+    print("\nServer RSS after it sent the state and every bundle to the fresh processes above: "
+          + ", ".join(f"{r['prompts']:,} prompts {r['server_rss'] / 1e6:.0f} MB "
+                      f"({r['server_rss'] / r['pack_bytes']:.2f}x the bundle pack)"
+                      for r in results))
     print(f"\n(`python -c pass`: {statistics.median(r['python_s'] for r in results) * 1000:.0f}"
           " ms; the fresh-process figures include it and the SDK's import)\n")
     print("One change to one prompt, per connected SDK: bytes on the wire both ways; CPU of "

@@ -19,7 +19,16 @@ import typer
 from typer.core import TyperGroup
 
 from promptctl import __version__
-from promptctl.cli import db_cmds, fleet_cmds, plan_cmds, registry_cmds, review_cmds, rollout_cmds
+from promptctl.cli import (
+    db_cmds,
+    eval_cmds,
+    fleet_cmds,
+    import_cmds,
+    plan_cmds,
+    registry_cmds,
+    review_cmds,
+    rollout_cmds,
+)
 from promptctl.cli.context import CliState
 
 
@@ -90,7 +99,8 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, fleet_cmds, plan_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds, eval_cmds,
+               fleet_cmds, plan_cmds):
     module.register(app)
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 import typer
 
 from promptctl.cli.escaping import clean
+from promptctl.cli.flag_names import worded
 from promptctl.errors import PromptctlError
 
 if TYPE_CHECKING:
@@ -108,13 +109,13 @@ def table(*columns: str, title: str | None = None) -> Table:
 
 def fail(error: PromptctlError, as_json: bool = False) -> None:
     """Report ``error`` in one line (or JSON) and exit with its mapped code."""
+    text = worded(error)  # with the CLI's flag for the setting it is about
     if as_json:
-        print_json({"error": error.code, "detail": error.message,
-                    "items": error.detail})
+        print_json({"error": error.code, "detail": text, "items": error.detail})
     else:
         from rich.text import Text
 
-        message = " ".join(error.message.splitlines())  # one line, whatever it quotes
+        message = " ".join(text.splitlines())  # one line, whatever it quotes
         err_console.print(Text.assemble(("error:", "red"), " ", clean(message)))
     raise typer.Exit(error.exit_code)
 

@@ -181,7 +181,6 @@ def render(
 ) -> None:
     """Render a prompt to chat messages with its variables checked against their types."""
     from promptctl.bundle import resolve_bundle
-    from promptctl.templating import render_prompt
 
     with handled(as_json):
         ws = workspace(ctx)
@@ -189,7 +188,7 @@ def render(
         prompt = _find_prompt(catalog, spec)
         values = _read_vars(prompt, var, vars_file)
         bundle = resolve_bundle(prompt, catalog)
-        messages = render_prompt(prompt, values, ws.settings.limits)
+        messages = bundle.render_with(values, ws.settings.limits)
         data = {"name": prompt.name, "version": prompt.version, "fingerprint": bundle.fingerprint,
                 "model": bundle.model.model, "params": bundle.model.params, "messages": messages}
 
@@ -325,7 +324,9 @@ def _read_vars(prompt: Prompt, pairs: list[str], vars_file: Path | None) -> dict
         if not sep or not key:
             raise UsageError(f"--var {pair!r}: write it as name=value")
         try:
-            values[key] = coerce_cli_value(prompt.variables.get(key), text)
+            decl = prompt.variables.get(key) or (
+                "messages" if key in prompt.template.placeholders() else None)
+            values[key] = coerce_cli_value(decl, text)
         except ValidationError as exc:
             raise UsageError(f"--var {key}: {exc.message}") from None
     return values

@@ -1,4 +1,4 @@
-"""Rollout commands: promote, rollback, status, env, eval, token, serve.
+"""Rollout commands: promote, rollback, status, env, token, serve (eval: ``eval_cmds``).
 
 Each command parses its arguments, calls the application layer
 (:class:`promptctl.service.RegistryService`) and formats what comes back. The layer is the
@@ -35,9 +35,6 @@ def register(app: typer.Typer) -> None:
     env.command("add")(env_add)
     env.command("list")(env_list)
     app.add_typer(env, name="env")
-    evals = typer.Typer(help="Eval results that gate promotion.", no_args_is_help=True)
-    evals.command("record")(eval_record)
-    app.add_typer(evals, name="eval")
     tokens = typer.Typer(help="API tokens (stored hashed).", no_args_is_help=True)
     tokens.command("create")(token_create)
     tokens.command("list")(token_list)
@@ -169,26 +166,6 @@ def env_list(ctx: typer.Context, as_json: bool = JSON_OPT) -> None:
     with handled(as_json):
         names = service(ctx).environments()
         emit(names, as_json, lambda: console.print("\n".join(names)))
-
-
-def eval_record(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., metavar="NAME", help="Prompt name."),
-    version: str = typer.Argument(..., metavar="VERSION", help="The version evaluated."),
-    env: str = ENV_OPT,
-    passed: bool = typer.Option(..., "--passed/--failed", help="The suite's outcome."),
-    score: float = typer.Option(None, "--score", help="The suite's score."),
-    suite: str = typer.Option(..., "--suite", help="Eval suite name."),
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Record an eval outcome for NAME@VERSION in ENV (checked when ENV has require_eval)."""
-    with handled(as_json):
-        result = service(ctx).record_eval(env, name, version, passed=passed, suite=suite,
-                                          score=score)
-        outcome = "passed" if result.passed else "failed"
-        emit(result.to_dict(), as_json, lambda: console.print(
-            f"recorded: {result.prompt}@{result.version} {outcome} {result.suite} in "
-            f"{result.env}" + (f" (score {result.score})" if result.score is not None else "")))
 
 
 def token_create(

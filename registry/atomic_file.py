@@ -1,4 +1,5 @@
-"""Writing a file so that a crash never leaves half of it: temp file, fsync, rename.
+"""Writing a file so that a crash never leaves half of it: temp file, fsync, rename, fsync
+of the folder (without the last one, a power cut can lose the rename itself).
 
 The SDK's fallback files (snapshot, state) are read at start when the server is
 unreachable; a torn file there would take an app down exactly when it needs them.
@@ -6,8 +7,11 @@ unreachable; a torn file there would take an app down exactly when it needs them
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+
+from promptctl.failpoints import crash_point
 
 
 def write_atomically(target: Path, data: bytes) -> None:
@@ -21,7 +25,20 @@ def write_atomically(target: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("atomic-file.before-rename")  # fault tests: the old file must survive
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so the names created or replaced in it survive a power cut (a
+    no-op where folders cannot be opened, as on Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

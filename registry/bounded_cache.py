@@ -40,3 +40,44 @@ class BoundedCache(dict[K, V]):
         batch with plain item assignment, so nothing it added is forgotten midway."""
         if len(self) + count > self.limit:
             self.clear()
+
+
+class BytesCache:
+    """Byte strings by key, at most ``budget_bytes`` of them in all: the least recently
+    used go first. For values that are expensive to make but can always be made again
+    (the server's bundle bytes, computed from the store), so memory stays bounded whatever
+    the number of keys. Not thread-safe: callers hold their own lock."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        from collections import OrderedDict  # only the server needs it
+
+        if budget_bytes < 1:
+            raise ValueError(f"a cache holds at least one byte, not {budget_bytes}")
+        self.budget_bytes = budget_bytes
+        self.bytes = 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def get(self, key: str) -> bytes | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: bytes) -> None:
+        """Keep ``value`` (one larger than the whole budget is not kept)."""
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old)
+        if len(value) > self.budget_bytes:
+            return
+        self._items[key] = value
+        self.bytes += len(value)
+        while self.bytes > self.budget_bytes:
+            _, dropped = self._items.popitem(last=False)
+            self.bytes -= len(dropped)

@@ -38,17 +38,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore
 from promptctl.canonical import canonical_json  # imported here, not on the first change
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.http_errors import error_from_body
+from promptctl.http_transport import HttpTransport
 from promptctl.snapshot import ResolvedBundle, Snapshot
 from promptctl.state import STATE_MEDIA_TYPE, State, served_fingerprints, state_from_snapshot
 from promptctl.state_files import StateFiles, load_state_file
 from promptctl.telemetry.recorder import Recorder
-from promptctl.urls import http_url_problem, redact_url
 
 if TYPE_CHECKING:
     import http.client
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
 
     from UnleashClient import UnleashClient  # type: ignore[attr-defined]
 
+    from promptctl.session_pins import SessionPins
     from promptctl.telemetry.reporter import Reporter
 
 __all__ = ["Registry", "ResolvedBundle"]
@@ -84,64 +84,6 @@ RETAIN_EVERY = 256  # new bundles between two passes that drop those no longer s
 PERSIST_IN_BACKGROUND = 1000
 
 
-class _Server:
-    """Where the snapshot and the event stream are: one URL, plain ``http.client``.
-
-    A connection per snapshot request: requests are seconds apart, and a fresh one never
-    trips over a socket the server (or a proxy) closed meanwhile. ``http.client`` (and
-    the ``email`` and ``ssl`` modules under it) loads here, not when the SDK is imported:
-    an app that only reads a snapshot file never pays for it.
-    """
-
-    def __init__(self, url: str, token: str | None, timeout: float) -> None:
-        import http.client
-
-        self._client = http.client
-        # What a broken connection raises (socket errors and timeouts are OSError).
-        self.errors: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
-        problem = http_url_problem(url)  # masks a password, and checks the port too
-        if problem:
-            raise UsageError(f"registry URL {problem}")
-        parts = urlsplit(url)
-        self.url = url
-        self.timeout = timeout
-        self._https = parts.scheme == "https"
-        self._host, self._port = parts.hostname, parts.port
-        self._prefix = parts.path.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def connection(self, timeout: float) -> http.client.HTTPConnection:
-        client = self._client
-        cls = client.HTTPSConnection if self._https else client.HTTPConnection
-        conn: http.client.HTTPConnection = cls(self._host, self._port, timeout=timeout)
-        return conn
-
-    def path(self, path: str) -> str:
-        return self._prefix + path
-
-    def get(self, path: str, headers: Mapping[str, str],
-            conn: http.client.HTTPConnection | None = None
-            ) -> tuple[int, bytes, http.client.HTTPResponse]:
-        """``(status, body, response)`` of ``GET path``; BackendUnavailable when it cannot be
-        had. With ``conn``, on that kept-alive connection (the caller closes it)."""
-        own = conn is None
-        conn = conn or self.connection(self.timeout)
-        try:
-            conn.request("GET", self.path(path), headers={**self.headers, **headers})
-            response = conn.getresponse()
-            body = response.read()
-        except self.errors as exc:
-            conn.close()
-            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {_describe(exc)}")
-                                     ) from None
-        finally:
-            if own:
-                conn.close()
-        if response.status not in (200, 304):
-            raise error_from_body(response.status, body, response.reason)
-        return response.status, body, response
-
-
 class Registry:
     """A thread-safe, read-only view of one environment's rollouts."""
 
@@ -150,6 +92,8 @@ class Registry:
                  timeout: float = 5.0, poll_interval: float = 5.0,
                  unleash: UnleashClient | None = None, snapshot: Snapshot | None = None,
                  state: State | None = None, bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES,
+                 session_ttl: float | None = None, max_sessions: int | None = None,
+                 pin_through_rollback: bool = False,
                  app_name: str = "", flush_interval: float = 10.0,
                  telemetry_window: float | None = None, telemetry: bool = True,
                  instance_id: str | None = None) -> None:
@@ -159,6 +103,8 @@ class Registry:
         and never connects (``url`` is then None); :meth:`from_snapshot` builds one from
         files. ``bundle_cache_bytes`` bounds the bundles kept in memory that the state no
         longer serves (kept for a rollback); served bundles are always kept.
+        ``session_ttl``, ``max_sessions`` and ``pin_through_rollback`` configure the session
+        pins of ``get(..., session=...)`` (:mod:`promptctl.session_pins`).
 
         Outcome telemetry (:meth:`track`, :mod:`promptctl.telemetry`): calls are aggregated
         per ``telemetry_window`` seconds (default ``flush_interval``) and sent with this
@@ -175,7 +121,9 @@ class Registry:
         self.poll_interval = poll_interval
         self.bundle_cache_bytes = bundle_cache_bytes
         self._unleash = unleash
-        self._server = _Server(self.url, token, timeout) if url is not None else None
+        self._pin_options = (session_ttl, max_sessions, pin_through_rollback)
+        self._pins: SessionPins | None = None  # made on the first get() with a session
+        self._server = HttpTransport(self.url, token, timeout) if url is not None else None
         self._state: State | None = None
         self._set_state(state)
         self._files = StateFiles(self.fallback_path) if self.fallback_path else None
@@ -214,15 +162,39 @@ class Registry:
     # -- the hot path -------------------------------------------------------------------------
 
     def get(self, name: str, key: object = None,
-            context: Mapping[str, object] | None = None) -> ResolvedBundle:
+            context: Mapping[str, object] | None = None, session: object = None
+            ) -> ResolvedBundle:
         """The bundle of prompt ``name`` for ``key`` (a userId) or an Unleash-style
-        ``context`` (``userId``, ``sessionId``, ``properties``) in this environment."""
+        ``context`` (``userId``, ``sessionId``, ``properties``) in this environment.
+
+        With ``session`` (a conversation id), the bundle the session got first, for as long
+        as it lasts (:mod:`promptctl.session_pins`); with no key nor context, the session
+        is also what the rollout buckets on (as a ``sessionId``)."""
         state = self._state
         if state is None:
             raise _not_started()
+        if session is not None:
+            return self._pinned(name, key, context, session)
         if self._unleash is not None:
             return self._via_unleash(state, name, key, context)
         return state.resolve(name, key, context)
+
+    def _pinned(self, name: str, key: object, context: Mapping[str, object] | None,
+                session: object) -> ResolvedBundle:
+        state = self._state
+        if state is None:
+            raise _not_started()
+        if self._pins is None:
+            from promptctl.session_pins import SessionPins
+
+            ttl, most, through = self._pin_options
+            self._pins = SessionPins(ttl, most, through_rollback=through)
+        if key is None and context is None:
+            context = {"sessionId": str(session)}
+        if self._unleash is not None:
+            return self._pins.get(state, name, key, context, session,
+                                  lambda n, k, c: self._via_unleash(state, n, k, c))
+        return self._pins.get(state, name, key, context, session, state.resolve)
 
     def _via_unleash(self, state: State, name: str, key: object,
                      context: Mapping[str, object] | None) -> ResolvedBundle:
@@ -253,6 +225,7 @@ class Registry:
         shadowing the method above: one call less on the hot path, same answers)."""
         self._state = state
         if state is not None and self._unleash is None:
+            state.pinned = self._pinned  # get(..., session=S) lands here
             self.get = state.resolve  # type: ignore[method-assign]
 
     # -- introspection ------------------------------------------------------------------------
@@ -339,7 +312,7 @@ class Registry:
                            else BundleStore(budget_bytes=self.bundle_cache_bytes))
         return self._store
 
-    def _first_state(self, server: _Server) -> State:
+    def _first_state(self, server: HttpTransport) -> State:
         store = self._open_store()
         try:
             state = self._download(server, store)
@@ -378,7 +351,7 @@ class Registry:
                 f"{state.env!r}, not {self.env!r}") from None
         return state
 
-    def _download(self, server: _Server, store: BundleStore, etag: str | None = None
+    def _download(self, server: HttpTransport, store: BundleStore, etag: str | None = None
                   ) -> State | None:
         """GET the full state (None when it has not changed since ``etag``). A server that
         predates states answers with a format-1 snapshot, which is read as well."""
@@ -393,7 +366,7 @@ class Registry:
 
     # -- bundles ------------------------------------------------------------------------------
 
-    def _complete(self, server: _Server, state: State, local: State | None = None) -> int:
+    def _complete(self, server: HttpTransport, state: State, local: State | None = None) -> int:
         """Make sure ``state``'s bundles are all in the store: reuse those the local files
         hold (each checked against its fingerprint), fetch the others; how many were."""
         store = self._open_store()
@@ -405,7 +378,7 @@ class Registry:
         self._fetch(server, wanted)
         return len(wanted)
 
-    def _fetch(self, server: _Server, wanted: list[str]) -> None:
+    def _fetch(self, server: HttpTransport, wanted: list[str]) -> None:
         """Fetch ``wanted`` in batches on one connection; bytes that do not hash to a
         fingerprint asked for are refused, and what is still missing is asked for again
         (briefly: a replica may not know a bundle yet that another one just announced)."""
@@ -442,7 +415,7 @@ class Registry:
 
     # -- changing -----------------------------------------------------------------------------
 
-    def _apply(self, server: _Server, delta: Mapping[str, object]) -> bool:
+    def _apply(self, server: HttpTransport, delta: Mapping[str, object]) -> bool:
         """Fetch the bundles a delta needs, apply it, persist it; False if it was stale."""
         state = self.snapshot
         if state.check_delta(delta) != "apply":
@@ -469,7 +442,7 @@ class Registry:
         self._retain(state)
         return True
 
-    def _swap(self, server: _Server, state: State) -> None:
+    def _swap(self, server: HttpTransport, state: State) -> None:
         """Replace the state whole (a broken delta chain): its bundles first; the bundles
         both share are the same objects, so nothing in use is compiled again."""
         self._complete(server, state)
@@ -492,7 +465,7 @@ class Registry:
         except OSError as exc:
             _log().warning("cannot write fallback state %s: %s", self.fallback_path, exc)
 
-    def _refresh(self, server: _Server, at_least: int = 0) -> None:
+    def _refresh(self, server: HttpTransport, at_least: int = 0) -> None:
         """Ask for what changed since the held state and apply it; failures keep it.
 
         Never applies an older state than the one held. ``at_least`` is a change id an
@@ -514,7 +487,7 @@ class Registry:
                 return
         _log().debug("change %d is not served yet; waiting for the next event", at_least)
 
-    def _refresh_once(self, server: _Server) -> None:
+    def _refresh_once(self, server: HttpTransport) -> None:
         current = self.snapshot
         if self._legacy:
             fresh = self._download(server, self._open_store(),
@@ -567,7 +540,7 @@ class Registry:
             self._stop.wait(delay)
             backoff = min(backoff * 2, MAX_BACKOFF)
 
-    def _stream(self, server: _Server) -> bool | None:
+    def _stream(self, server: HttpTransport) -> bool | None:
         """Follow the stream until it ends; True if it was up, None if unsupported."""
         conn = server.connection(server.timeout)
         try:
@@ -597,7 +570,7 @@ class Registry:
             conn.close()
         return True
 
-    def _on_change(self, server: _Server, data: str) -> None:
+    def _on_change(self, server: HttpTransport, data: str) -> None:
         """Apply the delta an event carries; ask for it when it has none or does not follow
         on from the held state (a gap)."""
         try:
@@ -629,10 +602,6 @@ def _legacy_etag(env: str, change_id: int) -> str:
     from promptctl.snapshot import snapshot_etag
 
     return snapshot_etag(env, change_id)
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _lines(response: http.client.HTTPResponse) -> Iterator[str]:

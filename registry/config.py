@@ -83,7 +83,7 @@ class Settings:
             raise UsageError(
                 f"{self.root} is not inside a promptctl project (no {CONFIG_FILE} or git "
                 "work tree here or above): run `promptctl init` there, or name a database "
-                "with --db or PROMPTCTL_DB")
+                f"with PROMPTCTL_DB or db in {CONFIG_FILE}", setting="db")
         return f"sqlite:///{self.default_db_path}"
 
     @property
@@ -160,7 +160,7 @@ def _start_folder(start: Path | None) -> Path:
     folder = Path.cwd() if start is None else Path(start)
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
-        raise UsageError(f"--repo {folder}: {what}")
+        raise UsageError(f"the project folder {folder} {what}", setting="repo")
     return folder.resolve()
 
 
@@ -246,12 +246,11 @@ class Key:
     name: str
     env: str
     check: Problem
-    flag: str | None = None
 
 
 SCALAR_KEYS = (
     Key("registry_dir", "PROMPTCTL_DIR", _string),
-    Key("db", "PROMPTCTL_DB", _string, flag="--db"),
+    Key("db", "PROMPTCTL_DB", _string),
     Key("url", "PROMPTCTL_URL", http_url_problem),
     Key("token", "PROMPTCTL_TOKEN", _secret),
     Key("flags", "PROMPTCTL_FLAGS", _choice(FLAG_BACKENDS)),
@@ -286,7 +285,7 @@ class _Checker:
         source is checked (a bad file value is a problem even when a variable wins)."""
         candidates = []
         if override is not None:
-            candidates.append((key.flag or key.name, override))
+            candidates.append((f"the given {key.name}", override))
         if self.environ.get(key.env):
             candidates.append((key.env, self.environ[key.env]))
         if key.name in file_values:

@@ -21,10 +21,15 @@ class PromptctlError(Exception):
 
     code: ClassVar[str] = "error"  # set from ERROR_TABLE below; subclasses inherit theirs
 
-    def __init__(self, message: str, *, detail: object | None = None) -> None:
+    def __init__(self, message: str, *, detail: object | None = None,
+                 setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.setting = setting
+        """The setting the error is about, by its configuration name (``port``, ``db``,
+        ``repo``...), or None. The message says what is wrong by meaning; an adapter adds
+        its own name for the setting (the CLI its flag, :mod:`promptctl.cli.flag_names`)."""
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +96,64 @@ class PermissionDenied(PromptctlError):
     """Valid credentials that are not allowed to do this."""
 
 
+# --- OpenFeature / OFREP ---
+
+
+class TargetingKeyMissing(UsageError):
+    """A percentage rollout was evaluated without a key to bucket (OpenFeature's
+    ``TARGETING_KEY_MISSING``)."""
+
+
+# --- provider call arguments and parsed answers ---
+
+
+class CallArgsError(ValidationError):
+    """A bundle cannot be turned into the call arguments of a provider's API."""
+
+
+class UnsupportedParam(CallArgsError):
+    """A model param the target provider's API does not accept (never dropped silently)."""
+
+
+class ProviderMismatch(CallArgsError):
+    """The bundle's model belongs to another provider than the API asked for."""
+
+
+class OutputError(ValidationError):
+    """A model's answer that is not what the bundle asked for, or not a known response."""
+
+
+class InvalidJSONOutput(OutputError):
+    """The answer should be JSON (the prompt has an ``output_schema``) and is not."""
+
+
+class OutputSchemaViolation(OutputError):
+    """The answer is JSON that breaks the prompt's ``output_schema``."""
+
+
+class UnknownToolCall(OutputError):
+    """The model called a tool the bundle does not define."""
+
+
+class InvalidToolArguments(OutputError):
+    """A tool call whose arguments are not JSON or break the tool's ``parameters``."""
+class ProviderError(BackendUnavailable):
+    """A model provider failed to answer (an eval run's call). ``status`` is the HTTP status
+    it answered with (None: no answer, e.g. a timeout); 429 and 5xx are worth retrying."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool | None = None,
+                 retry_after: float | None = None, detail: object | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = (status is None or status == 429 or status >= 500) \
+            if retryable is None else retryable
+
+
+class MissingRecording(NotFoundError):
+    """A replayed eval case has no recorded response: an error, never a silent pass."""
+
+
 class ErrorMapping(NamedTuple):
     code: str  # on the wire: the ``error`` field of an HTTP error body
     exit_code: int
@@ -115,6 +178,20 @@ ERROR_TABLE: dict[type[PromptctlError], ErrorMapping] = {
     AuthError: ErrorMapping("auth", exit_code=2, http_status=401),
     PermissionDenied: ErrorMapping("permission_denied", exit_code=2, http_status=403),
     PromptctlError: ErrorMapping("error", exit_code=2, http_status=400),
+    # --- provider call arguments and parsed answers ---
+    CallArgsError: ErrorMapping("call_args", exit_code=2, http_status=422),
+    UnsupportedParam: ErrorMapping("unsupported_param", exit_code=2, http_status=422),
+    ProviderMismatch: ErrorMapping("provider_mismatch", exit_code=2, http_status=422),
+    OutputError: ErrorMapping("invalid_output", exit_code=2, http_status=422),
+    InvalidJSONOutput: ErrorMapping("invalid_json_output", exit_code=2, http_status=422),
+    OutputSchemaViolation: ErrorMapping("output_schema_violation", exit_code=2,
+                                        http_status=422),
+    UnknownToolCall: ErrorMapping("unknown_tool_call", exit_code=2, http_status=422),
+    InvalidToolArguments: ErrorMapping("invalid_tool_arguments", exit_code=2, http_status=422),
+    # --- OpenFeature / OFREP ---
+    TargetingKeyMissing: ErrorMapping("targeting_key_missing", exit_code=2, http_status=400),
+    ProviderError: ErrorMapping("provider", exit_code=5, http_status=503),
+    MissingRecording: ErrorMapping("missing_recording", exit_code=3, http_status=404),
 }
 for _cls, _mapping in ERROR_TABLE.items():
     _cls.code = _mapping.code

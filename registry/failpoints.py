@@ -20,3 +20,10 @@ def crash_point(name: str) -> None:
         sys.stderr.write(f"failpoint {name}: crashing\n")
         sys.stderr.flush()
         os._exit(CRASH_EXIT_CODE)
+
+
+def armed(name: str) -> bool:
+    """Whether ``name`` is armed: for a crash point that must first do half of something
+    (a torn write) before :func:`crash_point` kills the process."""
+    armed = os.environ.get("PROMPTCTL_FAILPOINTS", "")
+    return bool(armed) and name in armed.split(",")

@@ -215,7 +215,8 @@ class GuardedRollouts:
         ttl = self.limits.fleet_ttl_seconds
         with self.store.session() as session:
             rows = outcome_rows.fleet_rows(session, env, seen_after=now - 10 * ttl)
-            latest = latest_change_ids(session)
+        with self.store.connect() as conn:
+            latest = latest_change_ids(conn)
         return [FleetEntry(env=r.env, instance_id=r.instance_id, app=r.app,
                            sdk_version=r.sdk_version, host=r.host, change_id=r.change_id,
                            source=r.source, swapped_at=r.swapped_at, last_seen=r.last_seen,

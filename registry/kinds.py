@@ -1,6 +1,6 @@
-"""The four artifact kinds, in their display order, without the models that validate them:
+"""The artifact kinds, in their display order, without the models that validate them:
 the CLI builds its ``--kind`` choices from this at start-up, before pydantic is loaded."""
 
 from __future__ import annotations
 
-KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index")
+KINDS: tuple[str, ...] = ("prompt", "model", "tool", "index", "snippet", "eval")

@@ -34,6 +34,10 @@ class Limits:
     max_template_nesting: int = 16
     """Deepest nesting of ``{% for %}``/``{% if %}``/... blocks in one template, and of
     brackets and prefix operators in one expression."""
+    max_messages: int = 1000
+    """Most messages in one template (``template.messages``) and in one placeholder value."""
+    max_snippet_depth: int = 8
+    """Deepest chain of snippets including snippets."""
     # rendering
     max_render_chars: int = 4 * 1024 * 1024
     """Largest rendered output of one template (characters)."""
@@ -55,6 +59,17 @@ class Limits:
     max_delta_events: int = 10_000
     """Most audit events one delta is built from; a reader further behind gets the full
     state."""
+    max_ofrep_bulk_flags: int = 1000
+    """Most prompts one OFREP bulk evaluation answers for (each value is a whole bundle);
+    a larger environment is evaluated flag by flag."""
+    # SDK (defaults of Registry(session_ttl=, max_sessions=); the SDK reads no config file)
+    session_pin_ttl_seconds: float = 3600.0
+    """How long a session pin (``reg.get(..., session=...)``) lasts unused (seconds)."""
+    max_session_pins: int = 100_000
+    """Most session pins one ``Registry`` holds; the least recently used go first."""
+    server_bundle_cache_bytes: int = 256 * 1024 * 1024
+    """Bundle bytes the server keeps in memory (least recently used first out); the others
+    are computed again from the store when asked for (releases never change)."""
     # outcome telemetry and the fleet (guarded rollouts)
     max_outcome_windows: int = 200
     """Most windows one ``POST /v1/envs/{env}/outcomes`` may carry (the SDK sends 100)."""
@@ -69,6 +84,10 @@ class Limits:
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""
+    # eval providers (openai, anthropic)
+    max_retry_after_seconds: float = 60.0
+    """Longest ``Retry-After`` of a 429/5xx answer an eval run waits for; a longer one is
+    cut to this (a proxy's "come back in an hour" would otherwise hang the run)."""
 
 
 DEFAULT_LIMITS = Limits()

@@ -38,10 +38,11 @@ from datetime import UTC, datetime
 
 from promptctl.canonical import canonical_json
 from promptctl.errors import ConflictError, DirtyTreeError, ValidationError
+from promptctl.evals.dataset import Reader
 from promptctl.failpoints import crash_point
 from promptctl.gitrepo import HASH_TRAILER, PATH_TRAILER, NewTag, TagInfo, content_hash_in
 from promptctl.lint import lint_tree, refuse_errors
-from promptctl.loader import Located, load_sources
+from promptctl.loader import Located, attach_datasets, load_sources
 from promptctl.model import ArtifactKey
 from promptctl.release_overrides import declared_overrides
 from promptctl.store import on_duplicate
@@ -173,7 +174,8 @@ def _check_clean(ws: Workspace, plan: _Plan) -> None:
     if not plan.new:
         return
     dirty = ws.git.dirty_paths(ws.settings.registry_dir)
-    blocked = sorted(loc.path for loc, _ in plan.new if loc.path in dirty)
+    blocked = sorted(loc.path for loc, _ in plan.new
+                     if loc.path in dirty or any(dep in dirty for dep in loc.deps))
     if blocked:
         more = f" and {len(blocked) - 1} more" if len(blocked) > 1 else ""
         raise DirtyTreeError(
@@ -191,7 +193,11 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
     files = ws.git.read_files(sorted(set(wanted.values())))
     problems = []
     for key, (commit, path) in sorted(wanted.items()):
-        theirs = _hash_of(key, path, files[(commit, path)])
+        def beside(rel: str, at: str = commit) -> bytes | None:  # a suite's dataset file
+            return ws.git.read_files([(at, rel)])[(at, rel)]
+
+        theirs = _hash_of(key, path, files[(commit, path)],
+                          _CommitFiles(ws, commit, ws.settings.registry_dir), beside)
         if theirs != ours[key][1]:
             held = f"content {theirs[:12]}" if theirs else "no such artifact"
             problems.append(
@@ -202,14 +208,34 @@ def _check_adopted(ws: Workspace, plan: _Plan) -> None:
         raise ConflictError(problems[0], detail=problems)
 
 
-def _hash_of(key: ArtifactKey, path: str, data: bytes | None) -> str | None:
-    """The content hash of ``key`` as the file ``data`` defines it (None if it does not)."""
+class _CommitFiles:
+    """Content files (``{file: ...}``) as one commit holds them."""
+
+    def __init__(self, ws: Workspace, commit: str, registry_dir: str) -> None:
+        self.ws, self.commit, self.registry_dir = ws, commit, registry_dir.strip("/")
+
+    def read(self, path: str) -> bytes:
+        from promptctl.loader import Unreadable
+
+        data = self.ws.git.read_files([(self.commit, path)]).get((self.commit, path))
+        if data is None:
+            raise Unreadable("missing-file", f"{path} does not exist at {self.commit[:12]}")
+        return data
+
+
+def _hash_of(key: ArtifactKey, path: str, data: bytes | None,
+             files: _CommitFiles | None = None, beside: Reader | None = None) -> str | None:
+    """The content hash of ``key`` as the file ``data`` defines it (None if it does not);
+    ``files`` reads its ``{file: ...}`` content and ``beside`` the files next to it (an eval
+    suite's dataset), both at the same commit."""
     if data is None:
         return None
     try:
-        loaded = load_sources([(path, data.decode("utf-8"))])
+        loaded = load_sources([(path, data.decode("utf-8"))], files=files)
     except (UnicodeDecodeError, ValueError):
         return None
+    if beside is not None:
+        loaded.artifacts = attach_datasets(loaded.artifacts, loaded.findings, beside)
     match = [item for item in loaded.artifacts if item.artifact.key == key]
     return match[0].artifact.content_hash() if match else None
 

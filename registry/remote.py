@@ -3,8 +3,10 @@
 :class:`RemoteService` is the :class:`promptctl.service.RegistryService` of a server: each
 call is one HTTP request, and it returns the same objects as the local service, so the CLI
 prints the same output and exits with the same codes in both modes. The server's
-``{error, detail}`` comes back as the matching exception class. Nothing here touches a
-database or GitPython, which keeps ``promptctl rollback`` through a server quick to start.
+``{error, detail}`` comes back as the matching exception class. Requests go through the
+SDK's plain ``http.client`` transport (:mod:`promptctl.http_transport`); nothing here
+touches a database, GitPython or an HTTP library, which keeps ``promptctl rollback``
+through a server quick to start.
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from promptctl.actors import current_actor
-from promptctl.errors import AuthError, BackendUnavailable, UsageError
+from promptctl.errors import AuthError, BackendUnavailable, PromptctlError, UsageError
 from promptctl.guard_types import FleetEntry, PlanStatus
-from promptctl.http_errors import error_from_response
+from promptctl.http_transport import HttpTransport
 from promptctl.plans import PlanSpec
 from promptctl.rollout_state import Change, RolloutState
 from promptctl.service import (
     CreatedToken,
     EvalResult,
+    EvalRunInfo,
     RevokedToken,
     TokenInfo,
     check_score,
@@ -50,10 +51,9 @@ class RemoteService:
                              "to talk to the server")
         if not token.isascii() or not token.isprintable():
             raise AuthError("PROMPTCTL_TOKEN must be printable ASCII (a token like pct_...)")
-        self.url = url.rstrip("/")
+        self._http = HttpTransport(url, token, timeout)
+        self.url = self._http.url
         self.acting_in = acting_in
-        self._http = httpx.Client(base_url=self.url, timeout=timeout,
-                                  headers={"Authorization": f"Bearer {token}"})
 
     # -- rollout ----------------------------------------------------------------------------
 
@@ -85,9 +85,12 @@ class RemoteService:
         return str(self._call("POST", "/v1/envs", {"name": name})["env"])
 
     def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
-                    score: float | None = None, actor: str | None = None) -> EvalResult:
+                    score: float | None = None, actor: str | None = None,
+                    fingerprint: str | None = None) -> EvalResult:
         body = {"version": version, "passed": passed, "suite": suite, "score": check_score(score),
                 "actor": self._actor(actor)}
+        if fingerprint is not None:
+            body["fingerprint"] = fingerprint
         return EvalResult.from_dict(self._call("POST", _prompt_path(env, prompt, "evals"), body))
 
     # -- tokens -----------------------------------------------------------------------------
@@ -102,6 +105,35 @@ class RemoteService:
 
     def revoke_token(self, token_id: int) -> RevokedToken:
         return RevokedToken.from_dict(self._call("DELETE", f"/v1/tokens/{int(token_id)}"))
+
+    # --- evals ---
+
+    def record_eval_run(self, payload: dict[str, Any], *,
+                        actor: str | None = None) -> EvalRunInfo:
+        """The run first, then its cases in batches that fit the server's body limit."""
+        cases = list(payload.get("run", {}).get("cases") or [])
+        batches = _batches(cases, EVAL_BATCH_BYTES)
+        first = dict(payload) | {"run": dict(payload["run"]) | {"cases": batches[0]},
+                                 "cases_expected": len(cases), "actor": self._actor(actor)}
+        info = EvalRunInfo.from_dict(self._call("POST", "/v1/evals/runs", first))
+        for batch in batches[1:]:
+            info = EvalRunInfo.from_dict(
+                self._call("POST", f"/v1/evals/runs/{info.id}/cases", {"cases": batch}))
+        return info
+
+    def eval_runs(self, *, prompt: str | None = None, suite: str | None = None,
+                  limit: int = 20) -> list[EvalRunInfo]:
+        params = {k: v for k, v in (("prompt", prompt), ("suite", suite)) if v}
+        params["limit"] = str(limit)
+        return [EvalRunInfo.from_dict(r)
+                for r in self._call("GET", "/v1/evals/runs", params=params)]
+
+    def eval_run(self, run_id: int) -> EvalRunInfo:
+        return EvalRunInfo.from_dict(self._call("GET", f"/v1/evals/runs/{int(run_id)}"))
+
+    def released_bundle(self, prompt: str, version: str) -> dict[str, Any]:
+        path = f"/v1/evals/bundles/{quote(prompt, safe='')}/{quote(version, safe='')}"
+        return dict(self._call("GET", path))
 
     # --- guarded rollouts ---
 
@@ -133,13 +165,27 @@ class RemoteService:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: dict[str, str] | None = None) -> Any:
-        try:
-            response = self._http.request(method, path, json=body, params=params)
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(redact_url(f"cannot reach {self.url}: {exc}")) from None
-        if response.status_code >= 400:
-            raise error_from_response(response)
-        return response.json()
+        return self._http.call(method, path, body, params)
+
+
+EVAL_BATCH_BYTES = 40_000
+"""Largest batch of case results sent at once (the server takes 64 KiB bodies)."""
+
+
+def _batches(items: list[Any], budget: int) -> list[list[Any]]:
+    """``items`` in order, split so each batch's JSON stays under ``budget`` bytes."""
+    import json
+
+    batches: list[list[Any]] = [[]]
+    size = 0
+    for item in items:
+        length = len(json.dumps(item))
+        if batches[-1] and size + length > budget:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += length
+    return batches
 
 
 def _prompt_path(env: str, prompt: str, action: str) -> str:
@@ -160,14 +206,16 @@ def wait_until_healthy(url: str, timeout: float = 30.0,
     (with its stderr) instead of after the whole timeout.
     """
     deadline = time.monotonic() + timeout
+    server = HttpTransport(url, None, timeout=1)
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             err = process.stderr.read().decode() if process.stderr else ""
             raise BackendUnavailable(redact_url(f"server exited with {process.returncode}: "
                                                 f"{err}"))
         try:
-            if httpx.get(f"{url.rstrip('/')}/healthz", timeout=1).status_code == 200:
+            if server.send("GET", "/healthz")[0] == 200:
                 return
-        except httpx.HTTPError:
-            time.sleep(0.1)
+        except PromptctlError:
+            pass
+        time.sleep(0.1)
     raise BackendUnavailable(f"{redact_url(url)} did not become healthy within {timeout:g} s")

@@ -5,6 +5,10 @@ one transaction; the row's ``version`` column is an optimistic lock, so two
 writers that read the same state cannot both win (the loser gets
 ``ConflictError``, exit 4 / HTTP 409) and no update is ever lost. Only after the
 commit is the new state handed to the flag backend (DESIGN §4).
+
+Everything here runs on SQLAlchemy Core connections (:mod:`promptctl.store.rollouts`):
+``promptctl promote``/``rollback``/``status`` against the database load neither SQLModel
+nor the ORM, nor the models (pydantic), so they start fast.
 """
 
 from __future__ import annotations
@@ -17,20 +21,17 @@ from typing import Any
 from promptctl.env_names import check_env_name
 from promptctl.errors import (
     BackendUnavailable,
-    CheckFailed,
     ConflictError,
     NotFoundError,
     UsageError,
 )
 from promptctl.failpoints import crash_point
 from promptctl.flags.base import FlagBackend
-from promptctl.model import ArtifactKey
 from promptctl.rollout_state import Change, RolloutState, default_actor
-from promptctl.store import Session, Store, on_duplicate
+from promptctl.store import Store, on_duplicate
 from promptctl.store import rollouts as rows
 from promptctl.store.changes import lock_environment, notify_change
-from promptctl.store.releases import get_release, releases_of
-from promptctl.store.tables import EvalRecord, RolloutEvent, RolloutRecord
+from promptctl.store.rollouts import Connection, Row
 
 CANARY_PERCENT_RANGE = range(1, 100)
 
@@ -55,15 +56,15 @@ class Rollouts:
     # -- environments -------------------------------------------------------------------------
 
     def environments(self) -> list[str]:
-        with self.store.session() as session:
-            stored = rows.environment_names(session)
+        with self.store.connect() as conn:
+            stored = rows.environment_names(conn)
         return sorted(stored | set(self.config))
 
     def require_environment(self, env: str) -> None:
         if env in self.config:
             return
-        with self.store.session() as session:
-            if not rows.environment_exists(session, env):
+        with self.store.connect() as conn:
+            if not rows.environment_exists(conn, env):
                 known = ", ".join(self.environments())
                 raise NotFoundError(f"unknown environment {env!r} (known: {known}); "
                                     "add it with `promptctl env add`")
@@ -71,31 +72,31 @@ class Rollouts:
     def add_environment(self, name: str) -> str:
         check_env_name(name)
         exists = ConflictError(f"environment {name!r} already exists")
-        with on_duplicate(exists), self.store.write() as session:
-            if rows.environment_exists(session, name):
+        with on_duplicate(exists), self.store.begin() as conn:
+            if rows.environment_exists(conn, name):
                 raise exists
-            rows.add_environment(session, name)
+            rows.add_environment(conn, name)
         return name
 
     # -- reading ------------------------------------------------------------------------------
 
     def state(self, env: str, prompt: str) -> RolloutState | None:
         self.require_environment(env)
-        with self.store.session() as session:
-            row = rows.rollout_row(session, env, prompt)
+        with self.store.connect() as conn:
+            row = rows.rollout_row(conn, env, prompt)
             return RolloutState.of(row) if row else None
 
     def status(self, env: str | None = None) -> list[RolloutState]:
         if env is not None:
             self.require_environment(env)
-        with self.store.session() as session:
-            return [RolloutState.of(r) for r in rows.rollout_rows(session, env)]
+        with self.store.connect() as conn:
+            return [RolloutState.of(r) for r in rows.rollout_rows(conn, env)]
 
     def history(self, env: str, prompt: str) -> list[Change]:
         self.require_environment(env)
-        with self.store.session() as session:
-            events = [Change.of(e) for e in rows.rollout_events(session, env, prompt)]
-            if not events and not _prompt_released(session, prompt):
+        with self.store.connect() as conn:
+            events = [Change.of(e) for e in rows.rollout_events(conn, env, prompt)]
+            if not events and not _prompt_released(conn, prompt):
                 raise NotFoundError(f"no prompt named {prompt!r} is released")
         return events
 
@@ -107,9 +108,9 @@ class Rollouts:
         if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
             raise UsageError(f"percent must be an integer from 1 to 100, got {percent!r}")
         self.require_environment(env)
-        with self.store.session() as session:
-            _require_released(session, prompt, version)
-            self._check_eval_gate(session, env, prompt, version)
+        with self.store.connect() as conn:
+            _require_released(conn, prompt, version)
+            self._check_eval_gate(conn, env, prompt, version)
 
         def change(current: RolloutState, previous: list[str]) -> tuple[RolloutState, list[str]]:
             return _promoted(current, previous, version, percent)
@@ -129,54 +130,62 @@ class Rollouts:
         return self._apply(env, prompt, "rollback", change, reason, actor)
 
     def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
-                    score: float | None = None, actor: str | None = None) -> EvalRecord:
-        """Record an eval outcome; environments with ``require_eval`` gate promotes on it."""
+                    score: float | None = None, actor: str | None = None,
+                    fingerprint: str | None = None) -> Row[Any]:
+        """Record an eval outcome of a released version's bundle; environments with
+        ``require_eval`` gate promotes on it. ``fingerprint``, when given, must be the
+        released bundle's (a result of another bundle is no evidence for this one)."""
+        from promptctl.evals.records import released_fingerprint
+
         if not suite or len(suite) > 128:
             raise UsageError("the eval suite's name must have 1-128 characters, "
                              f"got {len(suite or '')}")
         self.require_environment(env)
-        with self.store.write() as session:
-            _require_released(session, prompt, version)
-            return rows.add_eval(session, EvalRecord(
-                env=env, prompt=prompt, version=version, suite=suite, passed=passed,
-                score=score, actor=actor or default_actor()))
+        with self.store.begin() as conn:
+            _require_released(conn, prompt, version)
+            with self.store.session_on(conn) as session:
+                released = released_fingerprint(session, prompt, version)
+            if fingerprint is not None and fingerprint != released:
+                raise UsageError(f"fingerprint {fingerprint[:12]} is not the bundle of "
+                                 f"{prompt}@{version} ({released[:12]}): the result is of "
+                                 "another bundle")
+            return rows.add_eval(conn, env=env, prompt=prompt, version=version, suite=suite,
+                                 passed=passed, score=score, actor=actor or default_actor(),
+                                 fingerprint=released)
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _check_eval_gate(self, session: Session, env: str, prompt: str, version: str) -> None:
+    def _check_eval_gate(self, conn: Connection, env: str, prompt: str, version: str) -> None:
+        """See :func:`promptctl.evals.records.check_gate`: a passing run of this exact
+        bundle against the environment's live stable."""
         required = self.config.get(env, {}).get("require_eval", False)
         if not required:
             return
-        latest = rows.latest_eval(session, env, prompt, version,
-                                  required if isinstance(required, str) else None)
-        suite = f" of suite {required!r}" if isinstance(required, str) else ""
-        if latest is None:
-            raise CheckFailed(f"{env} requires a passing eval{suite} before promoting: "
-                              f"record a passing eval of {prompt}@{version} in {env} "
-                              "(`promptctl eval record`)")
-        if not latest.passed:
-            raise CheckFailed(f"{env} requires a passing eval{suite}: the latest eval of "
-                              f"{prompt}@{version} ({latest.suite}) failed")
+        from promptctl.evals.records import check_gate
+
+        row = rows.rollout_row(conn, env, prompt)
+        with self.store.session_on(conn) as session:
+            check_gate(session, env, prompt, version, required, row.stable if row else None)
 
     def _apply(self, env: str, prompt: str, action: str,
                change: Callable[[RolloutState, list[str]], tuple[RolloutState, list[str]]],
                reason: str | None, actor: str | None) -> Change:
         """Read, change and write the row plus its audit event in one transaction."""
-        with on_duplicate(_conflict(env, prompt)), self.store.write() as session:
-            lock_environment(session, env)  # audit ids commit in order (state deltas)
-            row = rows.rollout_row(session, env, prompt)
+        with on_duplicate(_conflict(env, prompt)), self.store.begin() as conn:
+            lock_environment(conn, env)  # audit ids commit in order (state deltas)
+            row = rows.rollout_row(conn, env, prompt)
             current = RolloutState.of(row) if row else RolloutState(env, prompt, None)
             previous = json.loads(row.previous) if row else []
             new, new_previous = change(current, previous)
-            _write_row(session, row, new, new_previous)
+            _write_row(conn, row, new, new_previous)
             crash_point("rollout.before-audit")  # fault tests: die mid-transaction
-            event = rows.add_event(session, RolloutEvent(
-                env=env, prompt=prompt, action=action, actor=actor or default_actor(),
+            event = rows.add_event(
+                conn, env=env, prompt=prompt, action=action, actor=actor or default_actor(),
                 before=json.dumps(current.public()), after=json.dumps(new.public()),
-                reason=reason))
+                reason=reason)
             result = Change.of(event)
             if not self.store.is_sqlite:  # other replicas LISTEN (promptctl.api.pg_feed)
-                notify_change(session, env, result.id)
+                notify_change(conn, env, result.id)
         self._publish(result, new)
         return result
 
@@ -220,11 +229,11 @@ def _rolled_back(current: RolloutState, previous: list[str]) -> tuple[RolloutSta
     return replace(current, stable=previous[-1], canary=None, percent=0), previous[:-1]
 
 
-def _write_row(session: Session, row: RolloutRecord | None, new: RolloutState,
+def _write_row(conn: Connection, row: Row[Any] | None, new: RolloutState,
                previous: list[str]) -> None:
     values: dict[str, object] = {"stable": new.stable, "canary": new.canary,
                                  "percent": new.percent, "stickiness": new.stickiness}
-    if not rows.write_rollout_row(session, row, new.env, new.prompt, values, previous):
+    if not rows.write_rollout_row(conn, row, new.env, new.prompt, values, previous):
         raise _conflict(new.env, new.prompt)
 
 
@@ -233,20 +242,21 @@ def _conflict(env: str, prompt: str) -> ConflictError:
                          "check `promptctl status` and retry")
 
 
-def _prompt_released(session: Session, prompt: str) -> bool:
-    return bool(releases_of(session, "prompt", prompt))
+def _prompt_released(conn: Connection, prompt: str) -> bool:
+    return bool(rows.released_versions(conn, "prompt", prompt))
 
 
-def _require_released(session: Session, prompt: str, version: str) -> None:
+def _require_released(conn: Connection, prompt: str, version: str) -> None:
     """Only released versions can be promoted or evaluated."""
-    if get_release(session, ArtifactKey("prompt", prompt, version)) is None:
-        raise NotFoundError(_not_released(session, prompt, version))
+    if not rows.is_released(conn, "prompt", prompt, version):
+        raise NotFoundError(_not_released(conn, prompt, version))
 
 
-def _not_released(session: Session, prompt: str, version: str) -> str:
-    versions = [r.version for r in releases_of(session, "prompt", prompt)]
+def _not_released(conn: Connection, prompt: str, version: str) -> str:
+    versions = rows.released_versions(conn, "prompt", prompt)
     if not versions:
-        other = next((k for k in ("model", "tool", "index") if releases_of(session, k, prompt)),
+        other = next((k for k in ("model", "tool", "index")
+                      if rows.released_versions(conn, k, prompt)),
                      None)
         return (f"{prompt} is a {other}; only prompts are promoted" if other
                 else f"no prompt named {prompt!r} is released")

@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promptctl.actors import os_user
 from promptctl.flags.base import FlagState
-
-if TYPE_CHECKING:
-    from promptctl.store.tables import RolloutEvent, RolloutRecord
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,8 @@ class RolloutState(FlagState):
                 "stickiness": self.stickiness}
 
     @classmethod
-    def of(cls, row: RolloutRecord) -> RolloutState:
+    def of(cls, row: Any) -> RolloutState:
+        """From a row of the ``rollouts`` table (a Core row or a ``RolloutRecord``)."""
         return cls(env=row.env, prompt=row.prompt, stable=row.stable, canary=row.canary,
                    percent=row.percent, stickiness=row.stickiness, version=row.version)
 
@@ -57,7 +55,8 @@ class Change:
         return asdict(self) | {"created_at": self.created_at.isoformat()}
 
     @classmethod
-    def of(cls, row: RolloutEvent) -> Change:
+    def of(cls, row: Any) -> Change:
+        """From a row of the ``rollout_events`` table (a Core row or a ``RolloutEvent``)."""
         return cls(id=row.id or 0, env=row.env, prompt=row.prompt, action=row.action,
                    actor=row.actor, before=json.loads(row.before), after=json.loads(row.after),
                    reason=row.reason, created_at=as_utc(row.created_at))

@@ -37,7 +37,8 @@ GITIGNORE_ENTRIES: tuple[str, ...] = (
 
 
 def example(kind: str, name: str, version: str = "0.1.0",
-            model_ref: str | None = None) -> dict[str, Any]:
+            model_ref: str | None = None,
+            case_vars: dict[str, Any] | None = None) -> dict[str, Any]:
     """Minimal valid content of ``kind``, used for new files."""
     base = {"kind": kind, "name": name, "version": version, "description": f"{name} {kind}"}
     if kind == "model":
@@ -57,6 +58,14 @@ def example(kind: str, name: str, version: str = "0.1.0",
                        "variables": {"question": {"type": "string"}},
                        "template": {"system": "You are a concise, helpful assistant.",
                                     "user": "{{ question }}"}}
+    if kind == "snippet":
+        return base | {"text": "Never share a customer's personal data.\n"}
+    if kind == "eval":  # a suite of the prompt its name starts with (support-golden: support)
+        prompt = name.removesuffix("-golden").removesuffix("-eval")
+        return base | {"prompt": prompt,
+                       "cases": [{"name": "first", "vars": case_vars or {"question": "..."},
+                                  "assert": [{"type": "icontains", "value": "..."}]}],
+                       "thresholds": {"min_pass_rate": 0.95, "max_regressions": 0}}
     raise UsageError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 
@@ -66,13 +75,31 @@ def write_new(folder: Path, kind: str, name: str, model_ref: str | None = None) 
         check_name(name)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    content = example(kind, name, model_ref=model_ref)
+    case_vars = _required_vars(folder, name) if kind == "eval" else None
+    content = example(kind, name, model_ref=model_ref, case_vars=case_vars)
     path = folder / f"{name}{suffix_of(kind)}"
     if path.exists():
         raise ConflictError(f"{path} already exists")
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_content(content), encoding="utf-8")
     return path
+
+
+def _required_vars(folder: Path, suite: str) -> dict[str, Any] | None:
+    """Placeholder values for the required variables of the prompt a new suite evaluates
+    (the newest version in ``folder``), so the new file passes ``lint`` at once."""
+    from promptctl.loader import load_directory
+    from promptctl.model import Prompt
+
+    prompt_name = suite.removesuffix("-golden").removesuffix("-eval")
+    prompts = [item.artifact for item in load_directory(folder).artifacts
+               if isinstance(item.artifact, Prompt) and item.artifact.name == prompt_name]
+    if not prompts:
+        return None
+    newest = max(prompts, key=lambda p: p.semver)
+    blank = {"string": "...", "integer": 0, "number": 0, "boolean": False, "array": [],
+             "object": {}}
+    return {n: blank[v.type] for n, v in newest.variables.items() if v.required}
 
 
 def init_repo(root: Path, registry_dir: str = "prompts") -> list[str]:

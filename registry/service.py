@@ -30,8 +30,8 @@ from promptctl.guard_types import FleetEntry, PlanStatus
 from promptctl.plans import PlanSpec
 from promptctl.rollout_state import Change, RolloutState, as_utc
 
-__all__ = ["Change", "CreatedToken", "EvalResult", "RegistryService", "RevokedToken",
-           "RolloutState", "TokenInfo", "check_score"]
+__all__ = ["Change", "CreatedToken", "EvalResult", "EvalRunInfo", "RegistryService",
+           "RevokedToken", "RolloutState", "TokenInfo", "check_score"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,8 @@ class EvalResult:
     score: float | None
     actor: str
     created_at: datetime
+    fingerprint: str | None = None
+    """The bundle evaluated (None on records written before promptctl knew it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"created_at": self.created_at.isoformat()}
@@ -119,7 +121,46 @@ class EvalResult:
                    version=str(data["version"]), suite=str(data["suite"]),
                    passed=bool(data["passed"]), score=None if score is None else float(score),
                    actor=str(data["actor"]),
-                   created_at=datetime.fromisoformat(str(data["created_at"])))
+                   created_at=datetime.fromisoformat(str(data["created_at"])),
+                   fingerprint=data.get("fingerprint"))
+
+
+@dataclass(frozen=True)
+class EvalRunInfo:
+    """A stored eval run: its evidence (fingerprint, suite hash, provider and judges), its
+    summary, its comparison with the baseline and the gate's checks; ``cases`` when shown."""
+
+    id: int
+    suite: str
+    suite_version: str
+    suite_hash: str
+    prompt: str
+    version: str
+    fingerprint: str
+    env: str | None
+    baseline_version: str | None
+    baseline_fingerprint: str | None
+    passed: bool
+    stopped: str | None
+    complete: bool
+    cases_expected: int
+    summary: dict[str, Any]
+    comparison: dict[str, Any] | None
+    gate: dict[str, Any]
+    provider: dict[str, Any] | None
+    judges: list[dict[str, Any]] | None
+    actor: str
+    created_at: datetime
+    cases: list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvalRunInfo:
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
+        values["created_at"] = as_utc(datetime.fromisoformat(str(data["created_at"])))
+        return cls(**values)
 
 
 @runtime_checkable
@@ -158,8 +199,10 @@ class RegistryService(Protocol):
         ...
 
     def record_eval(self, env: str, prompt: str, version: str, *, passed: bool, suite: str,
-                    score: float | None = None, actor: str | None = None) -> EvalResult:
-        """Record an eval outcome of a released version."""
+                    score: float | None = None, actor: str | None = None,
+                    fingerprint: str | None = None) -> EvalResult:
+        """Record an eval outcome of a released version (of its bundle: ``fingerprint``, if
+        given, must be the released one's)."""
         ...
 
     def create_token(self, role: str, env: str | None = None, *, name: str | None = None,
@@ -174,6 +217,25 @@ class RegistryService(Protocol):
     def revoke_token(self, token_id: int) -> RevokedToken:
         """Revoke a token by id; ``NotFoundError`` when there is none."""
         ...
+
+    # --- evals ---
+
+    def record_eval_run(self, payload: dict[str, Any], *,
+                        actor: str | None = None) -> EvalRunInfo:
+        """Store an eval run (``run``, ``env``, ``baseline``, ``comparison``, ``gate``)."""
+        ...
+
+    def eval_runs(self, *, prompt: str | None = None, suite: str | None = None,
+                  limit: int = 20) -> list[EvalRunInfo]:
+        """Stored runs, newest first (without their cases)."""
+        ...
+
+    def eval_run(self, run_id: int) -> EvalRunInfo:
+        """One stored run with its cases; ``NotFoundError`` when there is none."""
+        ...
+
+    def released_bundle(self, prompt: str, version: str) -> dict[str, Any]:
+        """The released bundle of ``prompt@version`` (``Bundle.to_dict``), to evaluate."""
 
     # --- guarded rollouts ---
 

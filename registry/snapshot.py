@@ -5,8 +5,8 @@ rollout (stable, canary, percent, stickiness) with the bundles of the versions
 it serves and their fingerprints, plus the environment's change id (the id of
 its latest audit event, which only grows) as the ETag. The server builds it
 from the database (:mod:`promptctl.store.snapshot_builder`); the SDK evaluates
-it in memory; both call :meth:`Snapshot.resolve`, so a key lands on the same
-variant everywhere.
+it in memory; both evaluate it through :meth:`promptctl.state.State.resolve`, so a
+key lands on the same variant everywhere.
 
 This module is what the SDK imports, so it stays pure and light: the standard
 library, the bucketing hash, and nothing of the store, pydantic or Jinja2. Bundles
@@ -24,11 +24,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout, normalized_hash
 from promptctl.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # loaded on the first render() only
     from promptctl.model import Prompt
+    from promptctl.providers.answers import OutputCheck, ParsedOutput
 
 __all__ = ["SNAPSHOT_FORMAT", "ReleasedBundle", "ResolvedBundle", "Snapshot", "snapshot_etag"]
 
@@ -103,18 +103,15 @@ class ReleasedBundle:
     def prompt(self) -> Prompt:
         """The prompt as the model object the template engine renders, built on first use
         without validation (``model_construct``): it was validated when it was released."""
-        from promptctl.model import Prompt, Template, Variable
+        from promptctl.model import prompt_from_content
 
-        content = dict(self.data["prompt"])
-        content["template"] = Template.model_construct(**content["template"])
-        content["variables"] = {name: Variable.model_construct(**decl)
-                                for name, decl in content.get("variables", {}).items()}
-        return Prompt.model_construct(**content)
+        return prompt_from_content(self.data["prompt"])
 
     def render(self, **values: Any) -> list[dict[str, str]]:
-        from promptctl.templating import render_prompt
+        from promptctl.templating import render_prompt, snippet_texts
 
-        return render_prompt(self.prompt, values)
+        return render_prompt(self.prompt, values,
+                             snippets=snippet_texts(self.data.get("snippets")))
 
 
 def _check_shape(data: Mapping[str, Any]) -> None:
@@ -199,15 +196,68 @@ class ResolvedBundle:
         return dict(self.bundle.data["prompt"].get("variables") or {})
 
     @property
-    def templates(self) -> dict[str, str | None]:
+    def templates(self) -> dict[str, Any]:
+        """``system`` and ``user``; and ``messages``, every declared message and
+        placeholder in order, for a prompt written with ``template.messages``."""
         template = self.bundle.data["prompt"]["template"]
-        return {"system": template.get("system"), "user": template.get("user")}
+        out: dict[str, Any] = {"system": template.get("system"), "user": template.get("user")}
+        if template.get("messages") is not None:
+            out["messages"] = template["messages"]
+        return out
 
     def trace(self) -> dict[str, Any]:
         """What to log with each LLM call so its output can be traced to this bundle."""
         return {"prompt": self.name, "version": self.version, "variant": self.variant,
                 "fingerprint": self.fingerprint, "env": self.env,
                 "model": f"{self.provider}/{self.model}", "change_id": self.change_id}
+
+    def span_attributes(self) -> dict[str, Any]:
+        """OpenTelemetry attributes of a call made with this bundle: the GenAI semantic
+        conventions' names where they define one, ``promptctl.*`` for the rest
+        (:mod:`promptctl.span_attributes`)."""
+        from promptctl.span_attributes import span_attributes
+
+        return span_attributes(self)
+
+    # --- provider call arguments (promptctl.providers: no vendor SDK is imported) ---
+
+    def openai(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``OpenAI().chat.completions.create(**kwargs)``."""
+        return self._call_kwargs("openai", values)
+
+    def openai_responses(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``OpenAI().responses.create(**kwargs)``."""
+        return self._call_kwargs("openai_responses", values)
+
+    def anthropic(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``Anthropic().messages.create(**kwargs)``."""
+        return self._call_kwargs("anthropic", values)
+
+    def litellm(self, **values: Any) -> dict[str, Any]:
+        """Keyword arguments for ``litellm.completion(**kwargs)``."""
+        return self._call_kwargs("litellm", values)
+
+    def _call_kwargs(self, api: str, values: dict[str, Any]) -> dict[str, Any]:
+        from promptctl.providers.calls import call_kwargs
+
+        return call_kwargs(api, self.bundle, self.bundle.render(**values))
+
+    def parse(self, response: Any) -> ParsedOutput:
+        """The answer's text or validated JSON and its validated tool calls; raises an
+        ``OutputError`` subclass on invalid output."""
+        from promptctl.providers.answers import parse
+        from promptctl.providers.calls import cached
+
+        entry = cached(self.bundle)
+        return parse(entry["spec"], entry, response)
+
+    def check_output(self, response: Any) -> OutputCheck:
+        """``schema_valid`` / ``tool_args_valid`` of an answer, for outcome counters."""
+        from promptctl.providers.answers import check
+        from promptctl.providers.calls import cached
+
+        entry = cached(self.bundle)
+        return check(entry["spec"], entry, response)
 
     @cached_property
     def json(self) -> bytes:
@@ -233,72 +283,62 @@ class _Rollout(NamedTuple):
     by_user_id: bool  # default stickiness: a plain key is the userId (the fast path)
 
 
+class _InlineBundles:
+    """A format-1 snapshot's bundles (carried inline), as the :class:`State` of the snapshot
+    reads them: through the process-wide cache of bundles by fingerprint."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Mapping[str, Any]] = {}
+
+    def add_dict(self, fingerprint: str, data: Mapping[str, Any]) -> None:
+        self._docs[fingerprint] = data
+
+    def bundle(self, fingerprint: str, where: Any = None) -> ReleasedBundle:
+        return _bundle(fingerprint, self._docs[fingerprint])
+
+
 class Snapshot:
-    """A compiled snapshot: immutable, so readers share it without locks."""
+    """A format-1 snapshot: a thin view of the :class:`promptctl.state.State` derived from
+    it, so the stable/canary choice has one implementation (``State.resolve``, which
+    ``resolve`` is bound to). Compiled whole at load, so a broken document fails here and
+    not on a ``get()``; immutable, so readers share it without locks."""
 
     def __init__(self, doc: Mapping[str, Any]) -> None:
+        from promptctl.state import state_from_snapshot  # state imports this module
+
         try:
             if doc.get("format") != SNAPSHOT_FORMAT:
                 raise ValueError(f"unsupported snapshot format {doc.get('format')!r}")
             self.doc = doc
-            self.env: str = doc["env"]
-            self.change_id: int = int(doc["change_id"])
-            self._rollouts = {name: self._compile(name, entry)
-                              for name, entry in doc["prompts"].items()}
+            self.state = state_from_snapshot(doc, _InlineBundles())
+            for name in self.state.names():
+                self.state.compile(name)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(f"invalid snapshot: {exc}") from None
+        except ValidationError as exc:  # an entry the state refused
+            if exc.message.startswith("invalid snapshot"):
+                raise
+            raise ValidationError(f"invalid snapshot: {exc.message}") from None
+        self.env: str = self.state.env
+        self.change_id: int = self.state.change_id
+        self.resolve = self.state.resolve  # type: ignore[method-assign]  # no call between
 
     @property
     def etag(self) -> str:
         return snapshot_etag(self.env, self.change_id)
 
     def names(self) -> list[str]:
-        return sorted(self._rollouts)
+        return self.state.names()
 
     def resolve(self, name: str, key: object = None,
                 context: Mapping[str, object] | None = None) -> ResolvedBundle:
-        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout."""
-        rollout = self._rollouts.get(name)
-        if rollout is None:
-            raise NotFoundError(f"prompt {name!r} has no rollout in {self.env}")
-        canary = rollout.canary
-        if canary is None:
-            return rollout.stable
-        if context is None and key and rollout.by_user_id:
-            # Same result as in_rollout() with {"userId": key}, minus building a dict.
-            hit = normalized_hash(str(key), name) <= rollout.percent
-        else:
-            ctx = dict(context or {})
-            if key is not None:
-                ctx["userId"] = key
-            hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
-        return canary if hit else rollout.stable
+        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout
+        (``State.resolve``; this method is shadowed by it on every instance)."""
+        return self.state.resolve(name, key, context)
 
     def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
         """The bundle of ``name@version`` if it is live (stable or canary) in this snapshot."""
-        rollout = self._rollouts.get(name)
-        if rollout is None:
-            return None
-        for live in (rollout.stable, rollout.canary):
-            if live is not None and live.version == version:
-                return live
-        return None
-
-    def _compile(self, name: str, entry: Mapping[str, Any]) -> _Rollout:
-        versions = entry["versions"]
-
-        def bundle(version: str, variant: str) -> ResolvedBundle:
-            data = versions[version]
-            fingerprint = str(data["fingerprint"])
-            return ResolvedBundle(self.env, name, version, variant, fingerprint,
-                                  _bundle(fingerprint, data["bundle"]), self.change_id)
-
-        canary = entry.get("canary")
-        stickiness = entry.get("stickiness") or DEFAULT_STICKINESS
-        return _Rollout(name=name, stable=bundle(entry["stable"], "stable"),
-                        canary=bundle(canary, "canary") if canary else None,
-                        percent=int(entry.get("percent") or 0), stickiness=stickiness,
-                        by_user_id=stickiness == DEFAULT_STICKINESS)
+        return self.state.bundle_of(name, version)
 
     # -- serialisation ------------------------------------------------------------------------
 

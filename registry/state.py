@@ -28,14 +28,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from mmh3 import hash as _mmh3
 
 from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout
-from promptctl.errors import NotFoundError, ValidationError
+from promptctl.errors import NotFoundError, UsageError, ValidationError
 from promptctl.snapshot import ReleasedBundle, ResolvedBundle, _Rollout, snapshot_etag
+from promptctl.state_entries import MARK, pack, packed_fingerprints, packed_json, unpack
 
 __all__ = ["STATE_FORMAT", "STATE_MEDIA_TYPE", "BundleSource", "State",
            "delta_doc", "entry_json", "state_etag"]
@@ -97,10 +98,15 @@ class State:
         self.env = env
         self.change_id = change_id
         self.header: dict[str, Any] = dict(header or {})  # other top-level fields, kept as is
-        self._entries = entries  # raw entry line (not parsed yet) or parsed entry
+        # Each entry packed (state_entries: about half its JSON), or as its JSON line or
+        # dict when it cannot be packed exactly (read, and checked, on first use).
+        self._entries = {name: (pack(raw) or raw) if isinstance(raw, dict) else raw
+                         for name, raw in entries.items()}
         self._compiled: dict[str, _Rollout] = {}
         self._bundles = bundles
         self._lock = threading.Lock()  # writers and first compiles; never the hot path
+        self.pinned: Callable[[str, object, Mapping[str, object] | None, object],
+                              ResolvedBundle] = _no_pins
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -155,12 +161,14 @@ class State:
         return len(self._entries)
 
     def entry(self, name: str) -> dict[str, Any] | None:
-        """The parsed entry of ``name``. An entry read from a document stays kept as its
-        bytes (about a third of the parsed size): it is parsed when its prompt is compiled,
-        and again only for introspection or persistence."""
+        """The parsed entry of ``name``. Entries are kept packed (or as their JSON line):
+        an entry is decoded when its prompt is compiled, and again only for introspection
+        or persistence."""
         raw = self._entries.get(name)
         if raw is None or isinstance(raw, dict):
             return raw
+        if raw[0] == MARK:
+            return unpack(raw)
         try:
             return _check_entry(name, json.loads(raw))
         except ValueError as exc:
@@ -179,11 +187,13 @@ class State:
         out: set[str] = set()
         for raw in list(self._entries.values()):
             out.update(_served(raw).values() if isinstance(raw, dict)
+                       else packed_fingerprints(raw) if raw[0] == MARK
                        else raw_fingerprints(raw))
         return out
 
     def raw_entries(self) -> list[tuple[str, bytes | dict[str, Any]]]:
-        """``(name, entry)`` with entries not parsed yet left as their bytes."""
+        """``(name, entry)`` with entries not parsed yet left as their bytes (packed, or
+        their JSON line: ``raw[0] == MARK`` tells them apart)."""
         return list(self._entries.items())
 
     @property
@@ -195,11 +205,16 @@ class State:
     # -- evaluating ---------------------------------------------------------------------------
 
     def resolve(self, name: str, key: object = None,
-                context: Mapping[str, object] | None = None) -> ResolvedBundle:
-        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout."""
+                context: Mapping[str, object] | None = None, session: object = None
+                ) -> ResolvedBundle:
+        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout;
+        with ``session``, the one the SDK pinned to it (``pinned``, set by the Registry
+        holding this state: see :mod:`promptctl.session_pins`)."""
+        if session is not None:
+            return self.pinned(name, key, context, session)
         rollout = self._compiled.get(name)
         if rollout is None:
-            rollout = self._compile(name)
+            rollout = self.compile(name)
         canary = rollout[2]  # (name, stable, canary, percent, stickiness, by_user_id)
         if canary is None:
             return rollout[1]
@@ -213,17 +228,23 @@ class State:
         hit = in_rollout(rollout.percent, name, ctx, rollout.stickiness)
         return canary if hit else rollout.stable
 
+    def rollout(self, name: str) -> _Rollout:
+        """The compiled rollout of ``name`` (stable, canary, percent, stickiness);
+        ``NotFoundError`` when it has none here."""
+        return self._compiled.get(name) or self.compile(name)
+
     def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
         """The bundle of ``name@version`` if it is live (stable or canary) here."""
         if name not in self._entries:
             return None
-        rollout = self._compiled.get(name) or self._compile(name)
+        rollout = self._compiled.get(name) or self.compile(name)
         for live in (rollout.stable, rollout.canary):
             if live is not None and live.version == version:
                 return live
         return None
 
-    def _compile(self, name: str) -> _Rollout:
+    def compile(self, name: str) -> _Rollout:
+        """``name``'s rollout with its bundles, built on its first use (or ahead of it)."""
         with self._lock:
             rollout = self._compiled.get(name)
             if rollout is None:
@@ -292,7 +313,7 @@ class State:
                     self._entries.pop(name, None)
                     self._compiled.pop(name, None)
                     continue
-                self._entries[name] = entry
+                self._entries[name] = pack(entry) or entry
                 if name in self._compiled:
                     self._compiled[name] = self._build(name, entry)
             self.change_id = int(delta["change_id"])
@@ -309,9 +330,15 @@ class State:
         head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
         items = self._entries.items() if entries is None else entries
         lines = [json.dumps(name).encode() + b":" +
-                 (raw if isinstance(raw, bytes) else entry_json(raw))
+                 (entry_json(raw) if not isinstance(raw, bytes)
+                  else packed_json(raw) if raw[0] == MARK else raw)
                  for name, raw in sorted(items, key=lambda item: item[0])]
         return head[:-1] + b',"prompts":{\n' + b",\n".join(lines) + b"\n}}"
+
+
+def _no_pins(name: str, key: object, context: Mapping[str, object] | None,
+             session: object) -> ResolvedBundle:
+    raise UsageError("session pins belong to the SDK: use Registry.get(..., session=...)")
 
 
 def _served(entry: Mapping[str, Any]) -> dict[str, str]:
@@ -325,10 +352,11 @@ def served_fingerprints(entry: Mapping[str, Any]) -> list[str]:
 
 
 def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
-    """Header and raw entry lines of a document in the line layout; None for any other.
+    """Header and packed entries of a document in the line layout; None for any other.
 
-    Walks the lines with ``find`` rather than ``split``, so the only objects made are the
-    entries themselves (one bytes object each, about the document's size in all).
+    Walks the lines with ``find`` rather than ``split``, and parses them a chunk of lines
+    per ``json.loads`` (one call per line costs three times as much), packing each entry
+    at once: the only objects that outlive a chunk are the packed entries.
     """
     cut = data.find(_HEADER_END)
     if cut < 0 or not data.endswith(b"\n}}"):
@@ -340,6 +368,7 @@ def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     if not isinstance(header, dict):
         return None
     entries: dict[str, bytes] = {}
+    chunk: list[tuple[str, int, int]] = []  # (name, start, stop) of each entry's line
     pos, last = cut + len(_HEADER_END), len(data) - 3
     find = data.find
     while pos < last:
@@ -353,10 +382,34 @@ def _split_lines(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
         name = data[pos + 1:colon]
         if b"\\" in name or b'"' in name:
             return None  # not the layout written by to_json(): read it the slow way
-        entries[name.decode()] = data[colon + 2:stop]
+        chunk.append((name.decode(), pos, stop))
+        if len(chunk) == _CHUNK:
+            _pack_chunk(data, chunk, entries)
+            chunk = []
         pos = end + 1
+    _pack_chunk(data, chunk, entries)
     header.pop("prompts", None)
     return header, entries
+
+
+_CHUNK = 256  # entry lines parsed per json.loads
+
+
+def _pack_chunk(data: bytes, chunk: list[tuple[str, int, int]],
+                entries: dict[str, bytes]) -> None:
+    """Pack the entries of ``chunk`` (consecutive lines) into ``entries``. One that cannot
+    be packed, or a chunk that does not parse, is kept as its line (a broken line fails on
+    its prompt's first use, as before)."""
+    if not chunk:
+        return
+    try:
+        parsed = json.loads(b"{" + data[chunk[0][1]:chunk[-1][2]] + b"}")
+    except ValueError:
+        parsed = {}
+    for name, start, stop in chunk:
+        entry = parsed.get(name)
+        packed = pack(entry) if isinstance(entry, dict) else None
+        entries[name] = packed or data[start + len(name.encode()) + 3:stop]
 
 
 _FINGERPRINT_OBJECT = rb'"fingerprints":\{([^{}]*)\}'

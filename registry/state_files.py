@@ -26,10 +26,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from promptctl.atomic_file import write_atomically
+from promptctl.atomic_file import sync_folder, write_atomically
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore, Pack
 from promptctl.errors import NotFoundError, ValidationError
+from promptctl.failpoints import armed, crash_point
 from promptctl.state import State, entry_json, raw_fingerprints
+from promptctl.state_entries import MARK, pack, packed_spans, unpack
 
 __all__ = ["StateFiles", "load_state_file"]
 
@@ -96,22 +98,33 @@ class StateFiles:
     def append(self, delta: Mapping[str, Any], state: State, store: BundleStore) -> None:
         """Persist one applied delta (bundles first); fold the journal when it is long.
 
-        Neither the bundle nor the line is fsynced (a change costs the SDK well under a
-        millisecond of CPU that way): a power cut may lose the newest changes, or leave a
-        bundle whose bytes did not reach the disk, which is then refused when read (every
-        read is checked against the fingerprint) and fetched again once the server is
-        reachable. The full state is always written with fsync."""
-        store.persist(sync=False)
+        Durable and in order: the new bundles are appended to the pack and fsynced, then
+        the delta's line is appended to the journal and fsynced (and the folder, when the
+        journal is new), so a crash at any point leaves the previous state or the new one
+        (a torn last line is skipped when read back). The fsyncs cost the thread that
+        follows the server wall time, not CPU: well under a millisecond of it per change."""
+        store.persist(sync=True)
+        crash_point("state-files.after-pack")  # fault tests: bundles in, delta not yet
         changes = {name: None if entry is None else _locate(dict(entry), store)
                    for name, entry in delta["changes"].items()}
         line = json.dumps({**delta, "changes": changes}, separators=(",", ":")).encode()
+        created = not self.journal.exists()
         # One write: a crash leaves a whole line or a torn one, which load() skips.
-        fd = os.open(self.journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
+            if armed("state-files.torn-journal"):  # fault tests: half a line, then die
+                os.write(fd, line[:len(line) // 2])
+                crash_point("state-files.torn-journal")
+            end = os.fstat(fd).st_size
+            if end and os.pread(fd, 1, end - 1) != b"\n":  # a torn line a crash left
+                line = b"\n" + line
             os.write(fd, line + b"\n")
+            os.fsync(fd)
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)
+        if created:
+            sync_folder(self.journal.parent)
         try:
             base = self.path.stat().st_size
         except OSError:
@@ -122,6 +135,11 @@ class StateFiles:
 
 def _locate_raw(raw: bytes, store: BundleStore) -> bytes:
     """:func:`_locate` on an entry not parsed yet, without parsing it when it can be helped."""
+    if raw[0] == MARK:  # packed: unpacked only when the pack has a bundle it does not place
+        if all(store.where(fp) in (None, span) for fp, span in packed_spans(raw)):
+            return raw
+        located = _locate(unpack(raw), store)
+        return pack(located) or entry_json(located)
     where = {}
     for fp in raw_fingerprints(raw):
         at = store.where(fp)

@@ -12,17 +12,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.environment import Template
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.visitor import NodeTransformer
 
 from promptctl.errors import RenderError
 from promptctl.limits import DEFAULT_LIMITS, Limits, limits_from
-from promptctl.model import Prompt, Variable, value_matches_type
+from promptctl.model import (
+    Message,
+    Prompt,
+    Variable,
+    messages_problem,
+    schema_problem,
+    value_matches_type,
+)
 from promptctl.sandbox import TOO_MUCH_TEXT, BoundedSandbox, Budget, active
+
+SnippetTexts = tuple[tuple[str, str, str], ...]
+"""``(ref, format, text)`` of the snippets a bundle carries, sorted: hashable, so compiled
+templates are cached by the exact snippet texts they include."""
 
 # trim_blocks/lstrip_blocks: a line holding only a `{% if %}` tag leaves no blank line
 # behind, which is what authors of multi-line prompts expect.
@@ -30,6 +43,10 @@ _ENV = BoundedSandbox(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
     trim_blocks=True, lstrip_blocks=True,
 )
+# Jinja's lexer turns every line break of the template text into ``newline_sequence``; a
+# template is lexed with the line ending it uses, so CRLF text renders as CRLF.
+_LEXERS = {"\n": _ENV, "\r\n": _ENV.overlay(newline_sequence="\r\n"),
+           "\r": _ENV.overlay(newline_sequence="\r")}
 _OPENERS = frozenset("([{")
 _CLOSERS = frozenset(")]}")
 _PREFIX_OPERATORS = frozenset({"not", "-", "+"})
@@ -81,9 +98,20 @@ def parse_template(source: str, limits: Limits | None = None) -> nodes.Template:
         raise TemplateSyntaxError(f"expression nests {depth} deep, more than "
                                   f"max_template_nesting ({limit})", line)
     try:
-        return _ENV.parse(source)
+        return _LEXERS[newline_of(source) or "\n"].parse(source)
     except RecursionError:
         raise TemplateSyntaxError("template nests too deeply to parse", 1) from None
+
+
+def newline_of(source: str) -> str | None:
+    """The one line ending ``source`` uses (``\\n``, ``\\r\\n`` or ``\\r``), ``"\\n"`` for
+    text without line breaks, ``None`` when it mixes them (then Jinja writes ``\\n``)."""
+    if "\r" not in source:
+        return "\n"
+    crlf = source.count("\r\n")
+    if crlf == source.count("\r") == source.count("\n"):
+        return "\r\n"
+    return "\r" if "\n" not in source else None
 
 
 def template_variables(source: str, limits: Limits | None = None) -> set[str]:
@@ -128,10 +156,19 @@ def template_complexity_findings(source: str, limits: Limits | None = None) -> l
 
 
 @lru_cache(maxsize=4096)
-def _compiled(source: str, max_nesting: int) -> Template:
+def _compiled(source: str, max_nesting: int, snippets: SnippetTexts | None = None,
+              max_depth: int = DEFAULT_LIMITS.max_snippet_depth) -> Template:
     """The compiled template; refuses (RenderError) one nested deeper than ``max_nesting``
-    or too deep for Python to compile; TemplateSyntaxError for bad syntax."""
-    ast = parse_template(source, Limits(max_template_nesting=max_nesting))
+    or too deep for Python to compile; TemplateSyntaxError for bad syntax. Includes of
+    ``snippets`` are spliced into the tree (:class:`_Includes`); ``None`` (lint, which
+    checks one file) leaves them as they are."""
+    limits = Limits(max_template_nesting=max_nesting)
+    ast = parse_template(source, limits)
+    if snippets is not None and "include" in source:
+        try:
+            ast = _Includes(snippets, limits, max_depth).visit(ast)
+        except RecursionError:
+            raise RenderError("template nests too deeply to compile (recursion)") from None
     depth = block_depth(ast)
     if depth > max_nesting:
         raise RenderError(f"blocks nest {depth} deep, more than max_template_nesting "
@@ -143,43 +180,125 @@ def _compiled(source: str, max_nesting: int) -> Template:
         raise RenderError(f"template nests too deeply to compile ({reason})") from None
 
 
-def check_values(variables: dict[str, Variable], values: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``values`` against the declared variables and apply defaults.
+class _Includes(NodeTransformer):
+    """Replace each ``{% include "name@1.2.0" %}`` by the snippet's parsed body (a Jinja
+    snippet, lexed with its own line ending and rendered in the including template's
+    context) or by its text as one constant (a literal snippet): so a snippet's bytes
+    reach the output as written, and no loader or file is involved at render time."""
 
-    Refuses undeclared names, missing required ones and wrongly typed values,
+    def __init__(self, snippets: SnippetTexts, limits: Limits, max_depth: int) -> None:
+        self.texts = {ref: (fmt, text) for ref, fmt, text in snippets}
+        self.by_name = {ref.partition("@")[0]: ref for ref in self.texts}
+        self.limits, self.max_depth = limits, max_depth
+        self.stack: list[str] = []
+
+    def visit_Include(self, node: nodes.Include) -> Any:
+        target = node.template.value if isinstance(node.template, nodes.Const) else None
+        if not isinstance(target, str):
+            raise RenderError("an include names its snippet as a quoted pinned ref")
+        ref = target if "@" in target else self.by_name.get(target, target)
+        if ref not in self.texts:
+            raise RenderError(f"snippet {target} is not part of this bundle")
+        if ref in self.stack:
+            raise RenderError(f"snippet include cycle: {' -> '.join([*self.stack, ref])}")
+        if len(self.stack) >= self.max_depth:
+            raise RenderError(f"snippets include each other more than {self.max_depth} deep "
+                              "(limit max_snippet_depth)")
+        fmt, text = self.texts[ref]
+        if fmt == "literal":
+            return nodes.Output([nodes.TemplateData(text)], lineno=node.lineno)
+        self.stack.append(ref)
+        try:
+            body = self.visit(parse_template(text, self.limits)).body
+        finally:
+            self.stack.pop()
+        return nodes.Scope(body, lineno=node.lineno)
+
+
+def check_values(variables: dict[str, Variable], values: dict[str, Any],
+                 placeholders: Mapping[str, Message] | None = None) -> dict[str, Any]:
+    """Validate ``values`` against the declared variables and placeholders, apply defaults.
+
+    Refuses undeclared names, missing required ones, wrongly typed values, values that
+    break a variable's JSON Schema and placeholder values that are not lists of messages,
     naming every problem at once so a caller fixes them in one go.
     """
+    placeholders = placeholders or {}
     problems: list[str] = []
-    extra = sorted(set(values) - set(variables))
+    extra = sorted(set(values) - set(variables) - set(placeholders))
     if extra:
         problems.append(f"undeclared variable(s): {', '.join(extra)}")
-    missing = sorted(n for n, v in variables.items() if v.required and n not in values)
+    missing = sorted([n for n, v in variables.items() if v.required and n not in values]
+                     + [n for n, m in placeholders.items() if m.required and n not in values])
     if missing:
         problems.append(f"missing required variable(s): {', '.join(missing)}")
     for name, value in values.items():
         decl = variables.get(name)
-        if decl is not None and not value_matches_type(value, decl.type):
-            problems.append(f"variable {name} must be {decl.type}, got {type(value).__name__}")
+        if decl is not None:
+            problems += _value_problems(name, decl, value)
+        elif name in placeholders:
+            problem = messages_problem(value)
+            if problem:
+                problems.append(f"placeholder {name} {problem}")
     if problems:
         raise RenderError("; ".join(problems))
     merged = {n: v.default for n, v in variables.items() if not v.required}
+    merged |= {n: m.default for n, m in placeholders.items() if not m.required}
     merged.update(values)
     return merged
 
 
-def render_prompt(prompt: Prompt, values: dict[str, Any],
-                  limits: Limits | None = None) -> list[dict[str, str]]:
-    """Render ``prompt`` to chat messages ``[{role, content}]``.
+def _value_problems(name: str, decl: Variable, value: Any) -> list[str]:
+    if decl.type is not None and not value_matches_type(value, decl.type):
+        return [f"variable {name} must be {decl.type}, got {type(value).__name__}"]
+    if decl.schema_ is not None:
+        problem = schema_problem(value, decl.schema_)
+        if problem:
+            return [f"variable {name}: {problem}"]
+    return []
 
-    ``limits`` bounds the render (output size, time, ``range()``, nesting); by default
-    :func:`render_limits`: the defaults and ``PROMPTCTL_*`` environment variables.
+
+def snippet_texts(snippets: Any) -> SnippetTexts:
+    """The ``(ref, format, text)`` key of a bundle's snippet contents (dicts)."""
+    if not snippets:
+        return ()
+    return tuple(sorted((f"{s['name']}@{s['version']}", s.get("format") or "jinja", s["text"])
+                        for s in snippets))
+
+
+def render_prompt(prompt: Prompt, values: dict[str, Any], limits: Limits | None = None,
+                  snippets: SnippetTexts = ()) -> list[dict[str, str]]:
+    """Render ``prompt`` to chat messages ``[{role, content}]``, in template order, with
+    each placeholder replaced by the messages passed for it.
+
+    A literal message (``format: literal``) is sent exactly as written. ``snippets`` are
+    the texts its includes name (a bundle carries them). ``limits`` bounds the render
+    (output size, time, ``range()``, nesting); by default :func:`render_limits`: the
+    defaults and ``PROMPTCTL_*`` environment variables.
     """
     limits = limits or render_limits()
-    context = check_values(prompt.variables, values)
+    placeholders = prompt.template.placeholders()
+    context = check_values(prompt.variables, values, placeholders)
+    for name in placeholders:
+        if len(context[name]) > limits.max_messages:
+            raise RenderError(f"placeholder {name} holds {len(context[name])} messages, more "
+                              f"than max_messages ({limits.max_messages})")
     budget = Budget(limits)
+    out: list[dict[str, str]] = []
     with active(budget):
-        return [{"role": role, "content": _render_part(role, source, context, budget)}
-                for role, source in prompt.template.parts()]
+        for label, message in prompt.template.items():
+            if message.placeholder is not None:
+                out += [{"role": m["role"], "content": m["content"]}
+                        for m in context[message.placeholder]]
+            elif prompt.format_of(message) == "literal":
+                assert message.role is not None and message.content is not None
+                out.append({"role": message.role, "content": message.content})
+            else:
+                assert message.role is not None and message.content is not None
+                used = snippets if "include" in message.content else ()
+                out.append({"role": message.role, "content": _render_part(
+                    label, message.content, context, budget, used)})
+    return out
 
 
 _LIMITS_RECHECK_SECONDS = 1.0
@@ -206,9 +325,11 @@ def refresh_render_limits() -> Limits:
     return _render_limits[1]
 
 
-def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget) -> str:
+def _render_part(role: str, source: str, context: dict[str, Any], budget: Budget,
+                 snippets: SnippetTexts = ()) -> str:
     try:
-        template = _compiled(source, budget.limits.max_template_nesting)
+        template = _compiled(source, budget.limits.max_template_nesting, snippets,
+                             budget.limits.max_snippet_depth)
         budget.built = 0
         return _stream(template, context, budget)
     except RenderError as exc:
@@ -247,16 +368,23 @@ def _stream(template: Template, context: dict[str, Any], budget: Budget) -> str:
     return "".join(chunks)
 
 
-def coerce_cli_value(decl: Variable | None, text: str) -> Any:
-    """Turn a ``--var k=v`` string into the declared type (JSON for arrays/objects)."""
-    if decl is None or decl.type == "string":
+def coerce_cli_value(decl: Variable | str | None, text: str) -> Any:
+    """Turn a ``--var k=v`` string into the declared type (JSON for arrays/objects); a
+    placeholder's value (``decl`` ``"messages"``) is JSON."""
+    if decl == "messages":
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise RenderError(f"value {text[:40]!r} is not a JSON list of messages") from None
+    kind = decl.short_type if isinstance(decl, Variable) else None
+    if decl is None or kind == "string" or (kind is None and not _json_like(text)):
         return text
     try:
-        if decl.type == "integer":
+        if kind == "integer":
             return int(text)
-        if decl.type == "number":
+        if kind == "number":
             return float(text)
-        if decl.type == "boolean":
+        if kind == "boolean":
             lowered = text.lower()
             if lowered in ("true", "1", "yes"):
                 return True
@@ -265,4 +393,8 @@ def coerce_cli_value(decl: Variable | None, text: str) -> Any:
             raise ValueError(text)
         return json.loads(text)
     except ValueError:
-        raise RenderError(f"value {text!r} is not a valid {decl.type}") from None
+        raise RenderError(f"value {text!r} is not a valid {kind or 'JSON value'}") from None
+
+
+def _json_like(text: str) -> bool:
+    return text[:1] in ("[", "{") or text in ("true", "false", "null")

@@ -49,6 +49,10 @@ class Workspace:
                                 limits=self.settings.limits)
         released = self.released_keys()
         result.findings.extend(check_refs(result.artifacts, released.__contains__))
+        from promptctl.evals.checks import suite_findings
+
+        prompts = {key.name for key in released if key.kind == "prompt"}
+        result.findings.extend(suite_findings(result.artifacts, prompts))
         return result
 
     def released_keys(self) -> set[ArtifactKey]:

@@ -305,7 +305,7 @@ def yaml_error_message(exc: yaml.YAMLError) -> str:
 _FIELD_ORDER = (
     "kind", "name", "version", "description", "provider", "model", "tools", "index",
     "backend", "uri", "embedding_model", "build", "dimensions", "params", "parameters",
-    "variables", "template", "output_schema", "metadata",
+    "snippets", "format", "text", "file", "variables", "template", "output_schema", "metadata",
 )
 
 

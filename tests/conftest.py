@@ -20,7 +20,27 @@ from typer.testing import CliRunner
 from promptctl.cli.app import app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_PROMPTS = REPO_ROOT / "prompts"
+EXAMPLE_REGISTRY = REPO_ROOT / "prompts"
+"""The shipped example registry in full, its eval suite included (``tests/evals`` use it)."""
+EVAL_EXAMPLE_FILES = ("*.eval.yaml", "*.cases.jsonl", "standin_model.py", "__pycache__")
+
+
+def _four_kinds_copy() -> Path:
+    """The example registry without its eval suite, copied once per test process: the tests
+    outside ``tests/evals`` were written against the four kinds (counts of artifacts, tags
+    and release order), and an eval suite released beside them changes none of what they
+    check."""
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="promptctl-examples-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copytree(EXAMPLE_REGISTRY, folder / "prompts",
+                    ignore=shutil.ignore_patterns(*EVAL_EXAMPLE_FILES))
+    return folder / "prompts"
+
+
+EXAMPLE_PROMPTS = _four_kinds_copy()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Fixtures for rollout, API and SDK tests (released versions, a real uvicorn server).
@@ -131,3 +151,28 @@ class Cli:
 def cli(example_repo: git.Repo, db_url: str) -> Cli:
     """The CLI bound to the example repository and a fresh database."""
     return Cli(Path(example_repo.working_tree_dir), db_url)
+
+
+# -- parallel runs (pytest-xdist) -----------------------------------------------------------------
+
+# The test command runs on 4 xdist workers with ``--dist loadfile``: each module on one worker,
+# in order, so a module-scoped fixture (the wheel, the fuzzed server) is built once and a test
+# that checks what the module's earlier tests did (schemathesis' request count) still sees it.
+# Across modules everything is independent: own temp dirs, SQLite files, PostgreSQL databases
+# and Unleash flags (unique names), loopback ports (``free_port`` reserves them run-wide).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker is started with COLUMNS=80 in its environment, which a serial run from a pipe
+    # (CI) does not have: the in-process CLI would build its console 80 columns wide.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_consoles() -> None:
+    """Each test's in-process CLI starts with new consoles, as each ``promptctl`` process does:
+    a console keeps the ``COLUMNS`` it was built under, so otherwise one test's width (say 80)
+    would leak into whichever tests the same worker runs next."""
+    from promptctl.cli import output
+
+    for lazy in (output.console, output.err_console):
+        lazy._console = None  # type: ignore[attr-defined]

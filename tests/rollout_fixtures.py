@@ -80,10 +80,42 @@ def released(cli: Cli) -> Cli:
     return cli
 
 
+_config: pytest.Config | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _config
+    _config = config
+
+
+def _ports_dir() -> Path | None:
+    """A folder all workers of this run share (the run's base temp dir), to reserve ports in."""
+    if _config is None:
+        return None
+    basetemp = _config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    folder = Path(shared) / "ports"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port that nothing listens on and that no other test of this run (on any
+    xdist worker) was given: the kernel's pick, reserved by creating ``ports/<port>``
+    exclusively, so two tests starting servers at once never get the same port."""
+    folder = _ports_dir()
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if folder is None:
+            return port
+        try:
+            (folder / str(port)).touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        return port
+    raise RuntimeError("no free loopback port after 100 tries")
 
 
 def create_token(cli: Cli, role: str, env: str | None = None) -> str:

@@ -210,13 +210,13 @@ def test_a_stale_write_is_refused_by_the_version_column(released: Cli) -> None:
     ok(released, "promote", "support", "1.0.0", "--env", "production")
     store = Store.open(released.db)
     rollouts = Rollouts(store)
-    with store.session() as session:
-        stale = rollout_row(session, "production", "support")
+    with store.connect() as conn:
+        stale = rollout_row(conn, "production", "support")
     rollouts.promote("production", "support", "1.1.0", percent=30)
     new = rollouts.state("production", "support")
     assert new is not None
-    with pytest.raises(ConflictError, match="changed by someone else"), store.write() as session:
-        _write_row(session, stale, new, [])
+    with pytest.raises(ConflictError, match="changed by someone else"), store.begin() as conn:
+        _write_row(conn, stale, new, [])
     assert rollouts.state("production", "support") == new
     store.dispose()
 

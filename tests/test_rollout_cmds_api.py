@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.cli.expect import one_line_error
 from tests.rollout_fixtures import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -63,3 +64,38 @@ def test_a_bad_token_or_an_unreachable_server_is_a_clear_error(live_server: Live
     assert result.exit_code == 5 and "cannot reach" in result.output
     result = live_server.cli("status", env={"PROMPTCTL_URL": live_server.url})
     assert result.exit_code == 2 and "PROMPTCTL_TOKEN" in result.output
+
+
+# --- the plain http.client transport (issue 12) ---
+
+
+def test_an_unreachable_server_s_password_is_masked_in_its_one_line_error(
+        live_server: LiveServer) -> None:
+    down = {"PROMPTCTL_URL": f"http://ops:s3cret@127.0.0.1:{free_port()}",
+            "PROMPTCTL_TOKEN": live_server.tokens["deployer"]}
+    result = live_server.cli("rollback", "support", "--env", "production", env=down)
+    line = one_line_error(result, 5, "cannot reach http://ops:***@127.0.0.1:")
+    assert "s3cret" not in result.output, line
+
+
+def test_https_to_a_plain_http_server_is_a_one_line_error_and_changes_nothing(
+        live_server: LiveServer) -> None:
+    deployer = api_env(live_server)
+    promoted = live_server.cli("promote", "support", "1.1.0", "--env", "production", "-p", "10",
+                               env=deployer)
+    assert promoted.exit_code == 0, promoted.output
+    https = deployer | {"PROMPTCTL_URL": live_server.url.replace("http://", "https://")}
+    result = live_server.cli("rollback", "support", "--env", "production", env=https)
+    one_line_error(result, 5, "cannot reach https://127.0.0.1:")
+    status = json.loads(live_server.cli("status", "--env", "production", "--json",
+                                        env=deployer).output)
+    assert [(s["canary"], s["percent"]) for s in status if s["prompt"] == "support"] == \
+        [("1.1.0", 10)]
+
+
+def test_a_path_prefix_of_the_server_url_is_kept(live_server: LiveServer) -> None:
+    """A URL with a path sends every request under it: here one the server does not have."""
+    prefixed = api_env(live_server) | {"PROMPTCTL_URL": f"{live_server.url}/behind/proxy"}
+    result = live_server.cli("status", env=prefixed)
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -19,7 +19,8 @@ from tests.conftest import Cli
 
 # Never loaded by the SDK: the database, the server, the CLI, git, the release-time checks.
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "fastapi", "starlette", "uvicorn", "typer",
-         "rich", "click", "git", "jsonschema", "detect_secrets", "httpx", "yaml")
+         "rich", "click", "git", "jsonschema", "detect_secrets", "httpx", "yaml",
+         "opentelemetry", "openfeature")
 # Loaded on the first render(), not at import and not by get().
 ON_RENDER = ("jinja2", "pydantic")
 

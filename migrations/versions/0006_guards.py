@@ -1,7 +1,7 @@
 """guarded rollouts: outcome windows from the SDKs, the fleet of SDK instances, rollout plans
 
 Revision ID: 0006_guards
-Revises: 0004_bump_overrides
+Revises: 0005_evals
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_guards"
-down_revision: str | None = "0004_bump_overrides"
+down_revision: str | None = "0005_evals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,9 +18,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promptctl.api.auth import Authenticator
+from promptctl.api.eval_routes import router as eval_router
 from promptctl.api.feed import ChangeFeed, LocalChangeFeed
 from promptctl.api.guards import install_guards
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
+from promptctl.api.ofrep_routes import router as ofrep_router
 from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.api.state import ApiState
@@ -74,6 +76,8 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(state_router)
+    app.include_router(ofrep_router)
+    app.include_router(eval_router)
     guards = install_guards(app, state)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)

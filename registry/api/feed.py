@@ -118,8 +118,8 @@ class LocalChangeFeed:
         return True
 
     def _latest_ids(self) -> dict[str, int]:
-        with self.store.session() as session:
-            return latest_change_ids(session)
+        with self.store.connect() as conn:
+            return latest_change_ids(conn)
 
 
 async def cancel(task: asyncio.Task[None] | None) -> None:

@@ -100,6 +100,8 @@ class EvalBody(_Body):
     suite: Reason = Field(description="The eval suite's name (1-128 characters).")
     score: float | None = Field(None, description="The suite's score.")
     actor: ClaimedActor | None = Field(None, description="Who asked (recorded beside the token).")
+    fingerprint: Annotated[StrictStr, StringConstraints(pattern="^[0-9a-f]{64}$")] | None = Field(
+        None, description="The bundle evaluated (must be the released version's).")
 
 
 # -- service ------------------------------------------------------------------------------------
@@ -255,7 +257,8 @@ def eval_record(state: State, caller: Caller, env: EnvPath, name: NamePath, body
     caller.require("deployer", env)
     result = state.service.record_eval(env, name, body.version, passed=body.passed,
                                        suite=body.suite, score=body.score,
-                                       actor=_actor(caller, body.actor))
+                                       actor=_actor(caller, body.actor),
+                                       fingerprint=body.fingerprint)
     return result.to_dict()
 
 

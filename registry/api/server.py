@@ -109,8 +109,7 @@ def with_overrides(limits: Limits, **flags: float | int | None) -> Limits:
     given = {name: value for name, value in flags.items() if value is not None}
     for name, value in given.items():
         if not value > 0 or value != value or value == float("inf"):
-            flag = "--" + name.removesuffix("_seconds").replace("_", "-")
-            raise UsageError(f"{flag} must be a positive number, got {value}")
+            raise UsageError(f"{name} must be a positive number, got {value}", setting=name)
     return replace(limits, **given)  # type: ignore[arg-type]  # each flag's own type
 
 
@@ -118,12 +117,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
     """A socket listening on ``host:port``; a UsageError (bad port or host) or
     BackendUnavailable (port taken, not allowed) otherwise."""
     if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, got {port}")
+        raise UsageError(f"the port must be between 0 and 65535, got {port}", setting="port")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except (OSError, UnicodeError, ValueError):
-        raise UsageError(f"--host {host!r} is not an address to listen on") from None
+        raise UsageError(f"{host!r} is not an address to listen on", setting="host") from None
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -140,7 +139,7 @@ def _bind_error(host: str, port: int, exc: OSError) -> UsageError | BackendUnava
     if exc.errno == errno.EADDRINUSE:
         return BackendUnavailable(f"{where}: the port is already in use")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return UsageError(f"{where}: --host {host} is not an address of this machine")
+        return UsageError(f"{where}: {host} is not an address of this machine", setting="host")
     if exc.errno == errno.EACCES:
         return BackendUnavailable(f"{where}: permission denied (ports below 1024 need "
                                   "privileges)")
@@ -154,7 +153,8 @@ def make_server(app: Any, limits: Limits, log_level: str = "warning") -> uvicorn
     ``limit_concurrency`` answers 503 once more requests are in flight than connections
     are allowed (only pipelining can get there)."""
     if log_level not in LOG_LEVELS:
-        raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+        raise UsageError(f"the log level must be one of {', '.join(LOG_LEVELS)}, got "
+                         f"{log_level!r}", setting="log_level")
     config = uvicorn.Config(
         app, http=timed_protocol(limits), log_level=log_level, workers=1,
         timeout_graceful_shutdown=2,

@@ -9,7 +9,9 @@ query for the audit events after the state's change id (one indexed range scan) 
 rows of the prompts they name, applied as a delta. The prompts changed since the state was
 built are logged in memory, so the delta since any later change id costs nothing to answer;
 an older ``since`` asks the database which prompts changed. Bundles are computed once per
-``(prompt, version)`` (releases are immutable) and kept by fingerprint.
+``(prompt, version)`` (releases are immutable); their bytes are kept in a cache bounded in
+bytes (``server_bundle_cache_bytes``) and computed again from the store when one was dropped,
+so the server's memory does not grow with the bundles it serves.
 
 One lock per environment makes one request catch up while the others wait for it: after a
 rollback every connected SDK asks at once.
@@ -25,8 +27,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from promptctl.bundle_store import BundleStore
+from promptctl.bounded_cache import BytesCache
+from promptctl.bundle_store import fingerprint_of
+from promptctl.errors import NotFoundError
 from promptctl.limits import DEFAULT_LIMITS, Limits
+from promptctl.snapshot import ReleasedBundle
 from promptctl.state import State, delta_doc, served_fingerprints
 from promptctl.store import Store
 from promptctl.store.state_builder import (
@@ -35,12 +40,12 @@ from promptctl.store.state_builder import (
     change_id,
     changed_since,
     last_changes,
+    last_rollbacks,
     served_rows,
 )
 
 REFRESH_INTERVAL = 0.05  # seconds between two catch-ups caused by unknown bundles
 LOG_LIMIT = 100_000  # prompts changed since the build, remembered for deltas
-SERVER_BUDGET_BYTES = 256 * 1024 * 1024  # bundles no longer served that stay in memory
 
 
 class _Env:
@@ -68,14 +73,13 @@ class StateCache:
     def __init__(self, store: Store, limits: Limits = DEFAULT_LIMITS) -> None:
         self.store = store
         self.limits = limits
-        self.bundles = BundleStore(budget_bytes=SERVER_BUDGET_BYTES)
+        self.bundles = BytesCache(limits.server_bundle_cache_bytes)  # guarded by _bundle_lock
         self._envs: dict[str, _Env] = {}
         self._fingerprints: dict[tuple[str, str], str] = {}  # (prompt, version) -> fp
         self._versions: dict[str, tuple[str, str]] = {}  # fp -> (prompt, version)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._bundle_lock = threading.Lock()
-        self._added_since_retain = 0
         self._refreshed = 0.0
 
     # -- states -------------------------------------------------------------------------------
@@ -118,10 +122,12 @@ class StateCache:
             current = change_id(session, env)  # read first: a later change only adds
             rows = served_rows(session, env)
             last = last_changes(session, env)
+            rolled_back = last_rollbacks(session, env)
             self._add_bundles(session, rows)
         entries: dict[str, bytes | dict[str, Any]] = {
-            row.prompt: self._entry(row, last.get(row.prompt, current)) for row in rows}
-        return State(env, current, entries, self.bundles)
+            row.prompt: self._entry(row, last.get(row.prompt, current),
+                                    rolled_back.get(row.prompt)) for row in rows}
+        return State(env, current, entries, self)
 
     def _catch_up(self, env: str, entry: _Env) -> None:
         state = entry.state
@@ -135,9 +141,10 @@ class StateCache:
                 return
             rows = {row.prompt: row for row in served_rows(session, env, names)}
             last = last_changes(session, env, names)
+            rolled_back = last_rollbacks(session, env, names)
             self._add_bundles(session, rows.values())
-        changes = {name: self._entry(rows[name], last.get(name, latest)) if name in rows
-                   else None for name in sorted(names)}
+        changes = {name: self._entry(rows[name], last.get(name, latest), rolled_back.get(name))
+                   if name in rows else None for name in sorted(names)}
         brought = [_brought_in(state.entry(name), new) for name, new in changes.items()]
         state.apply(delta_doc(env, state.change_id, latest, changes))
         entry.log_ids += [latest] * len(changes)
@@ -148,30 +155,25 @@ class StateCache:
             entry.floor = entry.log_ids[cut - 1]
             entry.log_ids, entry.log_names = entry.log_ids[cut:], entry.log_names[cut:]
             entry.log_new = entry.log_new[cut:]
-        if self._added_since_retain > 1000:  # now and then: it walks every state
-            self._added_since_retain = 0
-            self.bundles.retain(self._served())
 
-    def _entry(self, row: Served, last: int) -> dict[str, Any]:
-        return {"stable": row.stable, "canary": row.canary, "percent": row.percent,
-                "stickiness": row.stickiness, "change_id": last,
-                "fingerprints": {v: self._fingerprints[(row.prompt, v)]
-                                 for v in row.versions()}}
+    def _entry(self, row: Served, last: int, rolled_back: int | None = None) -> dict[str, Any]:
+        entry = {"stable": row.stable, "canary": row.canary, "percent": row.percent,
+                 "stickiness": row.stickiness, "change_id": last,
+                 "fingerprints": {v: self._fingerprints[(row.prompt, v)]
+                                  for v in row.versions()}}
+        if rolled_back is not None:  # only prompts ever rolled back: the SDK's session pins
+            entry["rolled_back_at"] = rolled_back
+        return entry
 
     def _add_bundles(self, session: Any, rows: Iterable[Served]) -> None:
         """Compute the bundles of the versions ``rows`` serve that are not known yet."""
         keys = {(row.prompt, v) for row in rows for v in row.versions()}
         with self._bundle_lock:
-            todo = {k for k in keys if k not in self._fingerprints
-                    or not self.bundles.has(self._fingerprints[k])}
+            todo = {k for k in keys if k not in self._fingerprints}
             for key, raw in bundle_bytes(session, todo).items():
-                [fp] = self.bundles.add([raw])
+                fp = fingerprint_of(raw)
                 self._fingerprints[key], self._versions[fp] = fp, key
-                self._added_since_retain += 1
-
-    def _served(self) -> set[str]:
-        return {fp for env in self._envs.values() for _, e in env.state.entries()
-                for fp in served_fingerprints(e)}
+                self.bundles.put(fp, raw)
 
     def _env_lock(self, env: str) -> threading.Lock:
         with self._guard:
@@ -258,9 +260,29 @@ class StateCache:
         """The bytes of each fingerprint known here, in the order asked; unknown ones are
         left out. One unknown to every state here makes them all catch up once first (a
         replica may hear of the change that introduced it after the SDK did)."""
-        if any(self._raw_or_none(fp) is None for fp in fingerprints):
+        found = self._raws(fingerprints)
+        if len(found) < len(set(fingerprints)):
             self.refresh_all()
-        return [raw for raw in map(self._raw_or_none, fingerprints) if raw is not None]
+            found = self._raws(fingerprints)
+        return [found[fp] for fp in fingerprints if fp in found]
+
+    def _raws(self, fingerprints: list[str]) -> dict[str, bytes]:
+        """The bytes of each fingerprint known here: from the cache, and those dropped from
+        it computed again with one query for all of them (an SDK's first download asks
+        for hundreds at a time, most of them past a cache smaller than the pack)."""
+        with self._bundle_lock:
+            found = {fp: raw for fp in fingerprints if (raw := self.bundles.get(fp))}
+        keys = {self._versions[fp]: fp for fp in fingerprints
+                if fp not in found and fp in self._versions}
+        if keys:
+            with self.store.session() as session:
+                computed = bundle_bytes(session, keys)
+            with self._bundle_lock:
+                for key, raw in computed.items():
+                    if fingerprint_of(raw) == keys[key]:
+                        found[keys[key]] = raw
+                        self.bundles.put(keys[key], raw)
+        return found
 
     def _raw(self, fp: str) -> bytes:
         raw = self._raw_or_none(fp)
@@ -269,14 +291,15 @@ class StateCache:
         return raw
 
     def _raw_or_none(self, fp: str) -> bytes | None:
-        raw = self.bundles.raw(fp)
+        with self._bundle_lock:
+            raw = self.bundles.get(fp)
         if raw is not None:
             return raw
-        key = self._versions.get(fp)  # dropped from memory since: compute it again
-        if key is None:
-            return None
-        with self.store.session() as session:
-            raws = bundle_bytes(session, [key])
-        if key in raws:
-            self.bundles.add([raws[key]], [fp])
-        return self.bundles.raw(fp)
+        return self._raws([fp]).get(fp)  # dropped from memory since: compute it again
+
+    def bundle(self, fingerprint: str, where: object = None) -> ReleasedBundle:
+        """The bundle a state's entry names (``BundleSource``, for the resolve endpoint)."""
+        raw = self._raw_or_none(fingerprint)
+        if raw is None:
+            raise NotFoundError(f"bundle {fingerprint[:12]} is not released here")
+        return ReleasedBundle(fingerprint, raw=raw)

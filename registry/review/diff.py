@@ -25,7 +25,16 @@ from promptctl.errors import PromptctlError, ValidationError
 from promptctl.findings import Finding
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import LoadResult, Located, check_refs, duplicate_findings
-from promptctl.model import KINDS, ArtifactBase, ArtifactKey, ModelConfig, Prompt, Tool
+from promptctl.model import (
+    KINDS,
+    ArtifactBase,
+    ArtifactKey,
+    ModelConfig,
+    Prompt,
+    Ref,
+    Snippet,
+    Tool,
+)
 from promptctl.review.allowlist import Allowlist, load_allowlist
 from promptctl.review.git_source import (
     Revision,
@@ -110,7 +119,9 @@ class _Sides:
 
     @classmethod
     def split(cls, base: RevisionFiles, head: RevisionFiles) -> _Sides:
-        same = {p for p, sha in head.files.items() if base.files.get(p) == sha}
+        same = {p for p in head.files
+                if p in base.files and base.identity(p) == head.identity(p)}
+        same -= head.rich(sorted(same))  # their content files or snippets may have changed
         old = base.parse([p for p in base.files if p not in same])
         new = head.parse([p for p in head.files if p not in same])
         shared = head.light(sorted(same))
@@ -355,17 +366,25 @@ def _describe_changes(entry: ArtifactDiff, old: ArtifactBase | None, new: Artifa
         for name in sorted(set(before) | set(new.params)):
             if before.get(name) != new.params.get(name):
                 entry.params.append(ValueChange(name, before.get(name), new.params.get(name)))
+    elif isinstance(new, Snippet):
+        before_text = old.text if isinstance(old, Snippet) else None
+        if before_text != new.text:
+            lines, ws_only = template_diff(before_text, new.text)
+            entry.templates.append(TemplateDiff("text", lines, ws_only))
+        entry.refs = _ref_changes(old if isinstance(old, Snippet) else None, new)
     elif isinstance(new, Tool) and isinstance(old, Tool):
         entry.tool_parameters = [f"{c} → {lvl}" for c, lvl in
                                  tool_schema_changes(old.parameters, new.parameters)]
 
 
 def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> None:
-    for role in ("system", "user"):
-        before = getattr(old.template, role) if old else None
-        after = getattr(new.template, role)
-        if before != after:
-            lines, ws_only = template_diff(before, after)
+    before_parts = dict(old.template.parts()) if old else {}
+    after_parts = dict(new.template.parts())
+    labels = list(after_parts) + [label for label in before_parts if label not in after_parts]
+    for role in labels:
+        old_text, new_text = before_parts.get(role), after_parts.get(role)
+        if old_text != new_text:
+            lines, ws_only = template_diff(old_text, new_text)
             entry.templates.append(TemplateDiff(role, lines, ws_only))
     old_vars = old.variables if old else {}
     for name in sorted(set(old_vars) | set(new.variables)):
@@ -382,8 +401,8 @@ def _prompt_changes(entry: ArtifactDiff, old: Prompt | None, new: Prompt) -> Non
                                                      new.output_schema or None)]
 
 
-def _ref_changes(old: Prompt | None, new: Prompt) -> list[ValueChange]:
-    def pinned(prompt: Prompt | None) -> dict[str, str]:
+def _ref_changes(old: ArtifactBase | None, new: ArtifactBase) -> list[ValueChange]:
+    def pinned(prompt: ArtifactBase | None) -> dict[str, str]:
         if prompt is None:
             return {}
         return {f"{kind} {ref.name}": ref.version for kind, ref in prompt.refs()}
@@ -446,7 +465,7 @@ def _affected(report: Report, sides: _Sides) -> list[Affected]:
     for item in sorted(prompts, key=lambda i: (i.artifact.name, i.artifact.version)):
         prompt = item.artifact
         unchanged = prompt.key not in new_hash or old_hash.get(prompt.key) == new_hash[prompt.key]
-        for kind, ref in prompt.refs():
+        for kind, ref in _with_nested_snippets(prompt.refs(), sides.new_catalog):
             key = ArtifactKey(kind, ref.name, ref.version)
             via = f"{kind}/{ref}"
             label = f"{prompt.name}@{prompt.version}"
@@ -459,6 +478,24 @@ def _affected(report: Report, sides: _Sides) -> list[Affected]:
             elif key in moved_on:
                 affected.append(Affected(label, via, f"still pins {ref}; {moved_on[key]}"))
     return affected
+
+
+def _with_nested_snippets(refs: list[tuple[str, Ref]], catalog: Catalog
+                          ) -> list[tuple[str, Ref]]:
+    """``refs`` and the snippets their snippets include, transitively (a prompt's bundle
+    holds them all, so an edit to any of them changes its fingerprint)."""
+    out, seen = list(refs), {(k, r) for k, r in refs}
+    todo = [r for k, r in refs if k == "snippet"]
+    while todo:
+        entry = catalog.get(ArtifactKey("snippet", *todo.pop()))
+        if entry is None or not isinstance(entry.artifact, Snippet):
+            continue
+        for ref in entry.artifact.snippet_refs():
+            if ("snippet", ref) not in seen:
+                seen.add(("snippet", ref))
+                out.append(("snippet", ref))
+                todo.append(ref)
+    return out
 
 
 # -- tree-wide findings -------------------------------------------------------------------------

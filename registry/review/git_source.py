@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +28,17 @@ from promptctl.findings import Finding
 from promptctl.gitrepo import list_tags, probe_git, run_git
 from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.loader import (
+    DiskFiles,
+    FileSource,
     LoadResult,
     Located,
     Unreadable,
+    attach_datasets,
     check_size,
     duplicate_findings,
     kind_of_path,
     misnamed_kind,
-    parse_document,
+    parse_with_files,
     path_findings,
     read_file,
     scan_directory,
@@ -46,11 +50,15 @@ from promptctl.yaml_io import NotText, decode_text, load_yaml
 WORKTREE = "WORKTREE"
 DEFAULT_BRANCHES = ("main", "origin/main", "master", "origin/master")
 
-_ParseResult = tuple[ArtifactBase | None, list[Finding]]
-# (path, blob id) -> the limits a document was parsed under, and the result
+_ParseResult = tuple[ArtifactBase | None, list[Finding], tuple[str, ...]]
+# (path, blob id) -> the limits a document was parsed under, the blob ids of the content
+# files it read (``{file: ...}``), and the result
 _CACHE_LIMIT = 50_000
-_PARSE_CACHE: BoundedCache[tuple[str, str], tuple[Limits, _ParseResult]] = BoundedCache(
-    _CACHE_LIMIT)
+_PARSE_CACHE: BoundedCache[tuple[str, str], tuple[Limits, tuple[str, ...], _ParseResult]] = \
+    BoundedCache(_CACHE_LIMIT)
+# Files that may read other files or pin snippets: always parsed in full by a diff, since
+# their blob alone does not say whether their content changed.
+_RICH = re.compile(r"\bfile\s*:|\binclude\b|^snippets\s*:", re.M)
 _LIGHT_CACHE: BoundedCache[tuple[str, str], LightArtifact | None] = BoundedCache(_CACHE_LIMIT)
 SYMLINK_MODE = "120000"
 
@@ -83,6 +91,35 @@ class RevisionFiles:
     _texts: dict[str, bytes] = field(default_factory=dict)
     refused: dict[str, Finding] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
+    content: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    """Other blobs below the registry folder (``{file: ...}`` content): path → (blob id,
+    mode, size), read only when an artifact names them."""
+    registry_dir: str = "prompts"
+    companions: dict[str, str] = field(default_factory=dict)
+    """Dataset files eval suites may name (``*.jsonl``, ``*.yaml``): path → blob id."""
+
+    @property
+    def content_files(self) -> FileSource:
+        """Where this revision's artifacts read ``{file: ...}`` content from."""
+        if self.revision.commit is None:
+            return DiskFiles(self.root, self.registry_dir, self.limits)
+        return _RevisionContent(self)
+
+    def rich(self, paths: list[str]) -> set[str]:
+        """Those of ``paths`` that may read content files or pin snippets."""
+        texts = self.blobs(paths)
+        return {p for p, data in texts.items()
+                if _RICH.search(data.decode("utf-8", errors="replace"))}
+
+    def content_id(self, path: str) -> str | None:
+        """The blob id of a content file, ``None`` when it is not there."""
+        if self.revision.commit is None:
+            try:
+                return _blob_id(self.content_files.read(path))
+            except Unreadable:
+                return None
+        entry = self.content.get(path)
+        return entry[0] if entry else None
 
     def blobs(self, paths: list[str]) -> dict[str, bytes]:
         """Bytes of ``paths`` (not decoded: the loader decodes strictly), reading the missing
@@ -104,19 +141,37 @@ class RevisionFiles:
 
     def parse(self, paths: list[str]) -> LoadResult:
         """Fully parse and validate ``paths`` (cached by path, blob id and limits)."""
-        need = [p for p in paths if _cached(p, self.files[p], self.limits) is None]
+        need = [p for p in paths if _cached(self, p) is None]
         texts = self.blobs(need)
         result = LoadResult()
         for path in paths:
             if path in self.refused:
                 result.findings.append(self.refused[path])
                 continue
-            artifact, findings = _parse(path, self.files[path], texts.get(path, b""),
-                                        self.limits)
+            artifact, findings, deps = _parse(self, path, texts.get(path, b""))
             result.findings.extend(findings)
             if artifact is not None:
-                result.artifacts.append(Located(artifact, path))
+                result.artifacts.append(Located(artifact, path, deps))
+        result.artifacts = attach_datasets(result.artifacts, result.findings,
+                                           self._companion, self.limits)
         return result
+
+    def identity(self, path: str) -> str:
+        """What makes a file unchanged: its blob, and for a suite its folder's datasets."""
+        if not path.endswith(".eval.yaml"):
+            return self.files[path]
+        folder = posixpath.dirname(path)
+        beside = sorted(f"{p}={sha}" for p, sha in self.companions.items()
+                        if posixpath.dirname(p) == folder)
+        return "|".join([self.files[path], *beside])
+
+    def _companion(self, path: str) -> bytes | None:
+        sha = self.companions.get(path)
+        if sha is None:
+            return None
+        if path not in self._texts:
+            self._texts[path] = _cat_blobs(self.root, [sha])[sha]
+        return self._texts[path]
 
     def light(self, paths: list[str]) -> list[Located]:
         """Identity and refs only (no validation) of ``paths``: enough to match and resolve."""
@@ -280,20 +335,35 @@ def list_revision(
                   registry_dir.rstrip("/") + "/")
     files: dict[str, str] = {}
     refused: dict[str, Finding] = {}
+    content: dict[str, tuple[str, str, int]] = {}
+    companions: dict[str, str] = {}
     for record in listing.split(b"\0"):
         if not record:
             continue
         meta, _, path_bytes = record.partition(b"\t")
         mode, obj_type, sha, size = meta.decode().split()
         path = path_bytes.decode("utf-8", errors="surrogateescape")
-        if obj_type != "blob" or not (kind_of_path(path) or misnamed_kind(path)):
+        if obj_type == "blob" and not (kind_of_path(path) or misnamed_kind(path)):
+            content[path] = (sha, mode, int(size) if size.isdigit() else 0)
+            if mode != SYMLINK_MODE and is_companion(path) and \
+                    int(size) <= limits.max_file_bytes:
+                companions[path] = sha
+            continue
+        if obj_type != "blob":
             continue
         files[path] = sha
         problem = _listing_problem(path, mode, int(size), limits)
         if problem is not None:
             refused[path] = problem
     return RevisionFiles(root, revision, dict(sorted(files.items())), refused=refused,
-                         limits=limits)
+                         limits=limits, content=content, registry_dir=registry_dir.strip("/"),
+                         companions=companions)
+
+
+def is_companion(path: str) -> bool:
+    """A file a suite may name as its dataset (not an artifact file)."""
+    return path.endswith((".jsonl", ".yaml", ".yml")) and not kind_of_path(path) \
+        and not misnamed_kind(path)
 
 
 def _listing_problem(path: str, mode: str, size: int, limits: Limits) -> Finding | None:
@@ -376,7 +446,28 @@ def _worktree_files(
         files[finding.path] = (_blob_id(os.fsencode(os.readlink(link))) if link.is_symlink()
                                else _stand_in_id(finding.path))
         refused[finding.path] = finding
-    return RevisionFiles(root, revision, dict(sorted(files.items())), texts, refused, limits)
+    companions = _worktree_companions(root, [rel for rel in files if rel.endswith(".eval.yaml")],
+                                      texts, limits)
+    return RevisionFiles(root, revision, dict(sorted(files.items())), texts, refused, limits,
+                         registry_dir=registry_dir.strip("/"), companions=companions)
+
+
+def _worktree_companions(root: Path, suites: list[str], texts: dict[str, bytes],
+                         limits: Limits) -> dict[str, str]:
+    """Dataset files in the folders of the suites (read now: they are small and few)."""
+    found: dict[str, str] = {}
+    for folder in sorted({posixpath.dirname(p) for p in suites}):
+        with os.scandir(root / folder) as entries:
+            for entry in entries:
+                rel = posixpath.join(folder, entry.name)
+                if not is_companion(rel) or entry.is_symlink() or not entry.is_file():
+                    continue
+                try:
+                    data = read_file(Path(entry.path), limits)
+                except Unreadable:
+                    continue
+                found[rel], texts[rel] = _blob_id(data), data
+    return found
 
 
 def _text_or_empty(data: bytes) -> str:
@@ -395,17 +486,47 @@ def _stand_in_id(path: str) -> str:
     return hashlib.sha1(b"refused\0" + path.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _cached(path: str, sha: str, limits: Limits) -> _ParseResult | None:
-    hit = _PARSE_CACHE.get((path, sha))
-    return hit[1] if hit is not None and hit[0] == limits else None
-
-
-def _parse(path: str, sha: str, data: bytes, limits: Limits) -> _ParseResult:
-    parsed = _cached(path, sha, limits)
-    if parsed is None:
-        parsed = parse_document(path, data, limits)
-        _PARSE_CACHE.put((path, sha), (limits, parsed))
+def _cached(files: RevisionFiles, path: str) -> _ParseResult | None:
+    """A parse of ``path`` made under the same limits from the same blobs (the file's and
+    those of the content files it read)."""
+    hit = _PARSE_CACHE.get((path, files.files[path]))
+    if hit is None or hit[0] != files.limits:
+        return None
+    parsed = hit[2]
+    if hit[1] != tuple(files.content_id(dep) or "" for dep in parsed[2]):
+        return None
     return parsed
+
+
+def _parse(files: RevisionFiles, path: str, data: bytes) -> _ParseResult:
+    parsed = _cached(files, path)
+    if parsed is None:
+        parsed = parse_with_files(path, data, files.limits, files.content_files)
+        deps = tuple(files.content_id(dep) or "" for dep in parsed[2])
+        _PARSE_CACHE.put((path, files.files[path]), (files.limits, deps, parsed))
+    return parsed
+
+
+@dataclass(frozen=True)
+class _RevisionContent:
+    """Content files read from one commit's git objects, as the tree lists them."""
+
+    files: RevisionFiles
+
+    @property
+    def registry_dir(self) -> str:
+        return self.files.registry_dir
+
+    def read(self, path: str) -> bytes:
+        entry = self.files.content.get(path)
+        if entry is None:
+            raise Unreadable("missing-file", f"{path} does not exist at "
+                             f"{self.files.revision.short}")
+        sha, mode, size = entry
+        if mode == SYMLINK_MODE:
+            raise Unreadable("symlink", f"{path} is a symbolic link")
+        check_size(size, self.files.limits)
+        return _cat_blobs(self.files.root, [sha])[sha]
 
 
 def clear_caches() -> None:

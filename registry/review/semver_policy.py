@@ -20,7 +20,7 @@ import semver
 
 from promptctl.errors import ValidationError
 from promptctl.findings import Finding
-from promptctl.model import ArtifactBase, Index, ModelConfig, Prompt, Ref, Tool
+from promptctl.model import ArtifactBase, Index, Message, ModelConfig, Prompt, Ref, Snippet, Tool
 from promptctl.review.textdiff import whitespace_only
 
 _WS = re.compile(r"\s+")
@@ -78,15 +78,21 @@ def required_bump(old: ArtifactBase, new: ArtifactBase) -> Bump:
 
 def _prompt(bump: Bump, old: Prompt, new: Prompt) -> None:
     _variables(bump, old, new)
-    for role in ("system", "user"):
-        before, after = getattr(old.template, role), getattr(new.template, role)
-        if before == after:
-            continue
-        if before is None or after is None:
-            verb = "added" if before is None else "removed"
-            bump.need("minor", f"{role} template {verb}")
-        else:
-            _text_change(bump, f"{role} template text", before, after, "minor")
+    if old.template.messages is None and new.template.messages is None:
+        for role in ("system", "user"):
+            before, after = getattr(old.template, role), getattr(new.template, role)
+            if before == after:
+                continue
+            if before is None or after is None:
+                verb = "added" if before is None else "removed"
+                bump.need("minor", f"{role} template {verb}")
+            else:
+                _text_change(bump, f"{role} template text", before, after, "minor")
+        if old.format != new.format:
+            _format_change(bump, "prompt", old.format, new.format)
+    else:
+        _messages(bump, old, new)
+    _snippet_refs(bump, old.snippet_refs(), new.snippet_refs())
     _ref_change(bump, "model", Ref.parse(old.model), Ref.parse(new.model))
     _ref_lists(bump, "tool", old.tools, new.tools)
     old_index = Ref.parse(old.index) if old.index else None
@@ -115,9 +121,17 @@ def _variables(bump: Bump, old: Prompt, new: Prompt) -> None:
                 bump.need("minor", f"optional input variable `{name}` added")
         elif after is None:
             bump.need("major", f"input variable `{name}` removed")
-        elif before.type != after.type:
-            bump.need("major",
-                      f"input variable `{name}` retyped from {before.type} to {after.type}")
+        elif before.short_type != after.short_type:
+            bump.need("major", f"input variable `{name}` retyped from {before.short_type} to "
+                      f"{after.short_type}")
+        elif before.schema_ != after.schema_:
+            if after.schema_ is None:
+                bump.need("minor", f"JSON Schema of input variable `{name}` removed (more "
+                          "values accepted)")
+            else:
+                verb = "added" if before.schema_ is None else "changed"
+                bump.need("major", f"JSON Schema of input variable `{name}` {verb} (values "
+                          "accepted before may be refused)")
         elif before.required != after.required:
             if after.required:
                 bump.need("major", f"input variable `{name}` lost its default (now required)")
@@ -127,6 +141,122 @@ def _variables(bump: Bump, old: Prompt, new: Prompt) -> None:
             bump.need("minor", f"default of input variable `{name}` changed")
         else:
             bump.need("patch", f"description of input variable `{name}` changed")
+
+
+# -- messages, formats and snippets (docs/review.md, "Messages, files, formats, snippets") -----
+
+_Slot = tuple[str, str, str, str | None]  # (role or "placeholder", content or name, format, file)
+
+
+def _slots(prompt: Prompt) -> list[_Slot]:
+    """Each message as ``(role, text, effective format, file)``; a placeholder as
+    ``("placeholder", name, "", None)``."""
+    out: list[_Slot] = []
+    for _, m in prompt.template.items():
+        if m.placeholder is not None:
+            out.append(("placeholder", m.placeholder, "", None))
+        else:
+            out.append((str(m.role), str(m.content), prompt.format_of(m), m.file))
+    return out
+
+
+def _messages(bump: Bump, old: Prompt, new: Prompt) -> None:
+    """Rules for ``template.messages`` (either side may be the short form)."""
+    before, after = _slots(old), _slots(new)
+    _placeholders(bump, old.template.placeholders(), new.template.placeholders())
+    if [s[:3] for s in before] == [s[:3] for s in after]:
+        if old.template.messages is None or new.template.messages is None:
+            bump.need("patch", "template rewritten between the short form and messages, "
+                      "same messages")
+        for i, (a, b) in enumerate(zip(before, after, strict=True)):
+            if a[3] != b[3]:
+                bump.need("patch", f"message {i + 1} ({a[0]}) read from another file, "
+                          "same text")
+        return
+    texts_a = [s for s in before if s[0] != "placeholder"]
+    texts_b = [s for s in after if s[0] != "placeholder"]
+    if sorted(s[:3] for s in before) == sorted(s[:3] for s in after):
+        bump.need("minor", "messages reordered")
+        return
+    if [s[0] for s in texts_a] == [s[0] for s in texts_b]:
+        same_set = set(old.template.placeholders()) == set(new.template.placeholders())
+        order = [s[:2] for s in before if s[0] == "placeholder"] != \
+            [s[:2] for s in after if s[0] == "placeholder"] or \
+            [s[0] for s in before] != [s[0] for s in after]
+        if same_set and order:
+            bump.need("minor", "placeholder moved: messages reordered")
+        for i, (a, b) in enumerate(zip(texts_a, texts_b, strict=True)):
+            what = f"message {i + 1} ({a[0]})"
+            if a[2] != b[2]:
+                _format_change(bump, what, a[2], b[2])
+            elif a[1] != b[1]:
+                _text_change(bump, f"{what} text", a[1], b[1], "minor")
+        return
+    matcher = difflib.SequenceMatcher(a=[s[:2] for s in texts_a], b=[s[:2] for s in texts_b],
+                                      autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for a, b in zip(texts_a[i1:i2], texts_b[j1:j2], strict=True):
+                if a[0] == b[0]:
+                    _text_change(bump, f"{a[0]} message text", a[1], b[1], "minor")
+                else:
+                    bump.need("minor", f"message role changed from {a[0]} to {b[0]}")
+            continue
+        for a in texts_a[i1:i2]:
+            bump.need("minor", f"{a[0]} message removed")
+        for b in texts_b[j1:j2]:
+            bump.need("minor", f"{b[0]} message added")
+
+
+def _placeholders(bump: Bump, old: dict[str, Message], new: dict[str, Message]) -> None:
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before is None:
+            assert after is not None
+            if after.required:
+                bump.need("major", f"placeholder `{name}` added without default")
+            else:
+                bump.need("minor", f"optional placeholder `{name}` added")
+        elif after is None:
+            bump.need("major", f"placeholder `{name}` removed")
+        elif before.required != after.required:
+            if after.required:
+                bump.need("major", f"placeholder `{name}` lost its default (now required)")
+            else:
+                bump.need("minor", f"placeholder `{name}` got a default (now optional)")
+        elif before.default != after.default:
+            bump.need("minor", f"default of placeholder `{name}` changed")
+
+
+def _format_change(bump: Bump, what: str, before: str | None, after: str | None) -> None:
+    bump.need("minor", f"format of {what} changed from {before or 'jinja'} to "
+              f"{after or 'jinja'}")
+
+
+def _snippet_refs(bump: Bump, old: list[Ref], new: list[Ref]) -> None:
+    """A snippet ref bump needs at least the snippet's own bump; adding or removing a
+    snippet changes the text sent, so it is minor."""
+    before = {r.name: r for r in old}
+    after = {r.name: r for r in new}
+    for name in sorted(set(before) | set(after)):
+        if name not in before:
+            bump.need("minor", f"snippet `{after[name]}` added")
+        elif name not in after:
+            bump.need("minor", f"snippet `{before[name]}` removed")
+        else:
+            _ref_change(bump, "snippet", before[name], after[name])
+
+
+def _snippet(bump: Bump, old: Snippet, new: Snippet) -> None:
+    if old.format != new.format:
+        _format_change(bump, "snippet", old.format, new.format)
+    elif old.text != new.text:
+        _text_change(bump, "snippet text", old.text, new.text, "minor")
+    elif old.file != new.file:
+        bump.need("patch", "snippet read from another file, same text")
+    _snippet_refs(bump, old.snippet_refs(), new.snippet_refs())
 
 
 def _ref_change(bump: Bump, kind: str, old: Ref, new: Ref) -> None:
@@ -178,7 +308,38 @@ def _index(bump: Bump, old: Index, new: Index) -> None:
             bump.need("minor", f"{label} changed from {_show(before)} to {_show(after)}")
 
 
-_CHECKERS: dict[type, Any] = {Prompt: _prompt, ModelConfig: _model, Tool: _tool, Index: _index}
+def _eval(bump: Bump, old: Any, new: Any) -> None:
+    """An eval suite: another prompt is major; cases, assertions, thresholds, the dataset
+    or the provider changed are minor (the gate's evidence changes)."""
+    if old.prompt != new.prompt:
+        bump.need("major", f"evaluated prompt changed from {old.prompt} to {new.prompt}")
+    old_cases = {c.name: c for c in old.all_cases()}
+    new_cases = {c.name: c for c in new.all_cases()}
+    added, removed = sorted(new_cases.keys() - old_cases.keys()), \
+        sorted(old_cases.keys() - new_cases.keys())
+    changed = sorted(n for n in new_cases.keys() & old_cases.keys()
+                     if new_cases[n] != old_cases[n])
+    for what, names in (("added", added), ("removed", removed), ("changed", changed)):
+        if names:
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            bump.need("minor", f"case(s) {what}: {', '.join(names[:3])}{more}")
+    if old.thresholds != new.thresholds:
+        bump.need("minor", "gate thresholds changed")
+    if old.provider != new.provider:
+        bump.need("minor", "provider changed")
+
+
+_CHECKERS: dict[type, Any] = {Prompt: _prompt, ModelConfig: _model, Tool: _tool, Index: _index,
+                              Snippet: _snippet}
+
+
+def _register_eval() -> None:
+    from promptctl.evals.suite import EvalSuite
+
+    _CHECKERS[EvalSuite] = _eval
+
+
+_register_eval()
 
 
 # -- schemas ------------------------------------------------------------------------------------

@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, text
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection, make_url
 
-from promptctl.store.tables import RolloutEvent
+from promptctl.store.rollouts import EVENTS
 
 CHANNEL = "promptctl_changes"
 
 
-def notify_change(session: Session, env: str, change_id: int) -> None:
+def notify_change(conn: Connection, env: str, change_id: int) -> None:
     """Queue a notification of change ``change_id`` in ``env``, sent on commit."""
     payload = json.dumps({"env": env, "id": change_id})
-    session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                    {"channel": CHANNEL, "payload": payload})
+    conn.execute(text("SELECT pg_notify(:channel, :payload)"),
+                 {"channel": CHANNEL, "payload": payload})
 
 
-def latest_change_ids(session: Session) -> dict[str, int]:
+def latest_change_ids(conn: Connection) -> dict[str, int]:
     """Each environment's latest change id (one indexed ``max(id)`` per environment):
     what a poller compares to notice changes other processes made."""
-    stmt = select(RolloutEvent.env, func.max(RolloutEvent.id)).group_by(RolloutEvent.env)
-    return {env: int(change_id) for env, change_id in session.exec(stmt)
+    stmt = select(EVENTS.c.env, func.max(EVENTS.c.id)).group_by(EVENTS.c.env)
+    return {str(env): int(change_id) for env, change_id in conn.execute(stmt)
             if change_id is not None}
 
 
@@ -51,7 +50,7 @@ def parse_notification(payload: str) -> tuple[str, int] | None:
     return (env, change_id) if isinstance(env, str) else None
 
 
-def lock_environment(session: Session, env: str) -> None:
+def lock_environment(conn: Connection, env: str) -> None:
     """Make the changes of ``env`` commit one at a time, in the order of their audit ids.
 
     Readers follow an environment by its audit ids (a state's change id, ``state?since=``),
@@ -61,7 +60,7 @@ def lock_environment(session: Session, env: str) -> None:
     order; this transaction-scoped advisory lock (released on commit or rollback) puts
     them in line. SQLite needs nothing: its write transactions already run one at a time.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql":
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                     {"key": f"promptctl-env:{env}"})

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
@@ -29,13 +29,13 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-from sqlmodel import Session, create_engine
 
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.urls import is_sqlite_uri, redact_url, sqlite_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -132,21 +132,54 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A read session (no write lock on SQLite)."""
+        from sqlmodel import Session  # the ORM loads for the commands that use the models
+
         with self._translate_errors(), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""
-        engine = self.engine
-        if self.is_sqlite:
-            engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        from sqlmodel import Session
+
         with (
             self._translate_errors(),
-            Session(engine, expire_on_commit=False) as session,
+            Session(self._writer(), expire_on_commit=False) as session,
             session.begin(),
         ):
             yield session
+
+    # SQLAlchemy Core, no ORM: what rollouts use (promptctl.store.rollouts), so that
+    # promote, rollback and status start without loading SQLModel.
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A read connection (no write lock on SQLite), like :meth:`session`."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction on a Core connection, like :meth:`write`: committed on
+        success, rolled back on any error; on SQLite ``BEGIN IMMEDIATE``."""
+        with self._translate_errors(), self._writer().begin() as conn:
+            yield conn
+
+    @staticmethod
+    def session_on(conn: Connection) -> Session:
+        """An ORM session inside ``conn``'s transaction, for the code written on the models
+        that a Core path needs now and then (the eval gate reads results and releases): it
+        loads SQLModel only when called, and never commits or ends ``conn``'s transaction."""
+        from sqlmodel import Session
+
+        return Session(bind=conn, expire_on_commit=False)
+
+    def _writer(self) -> Engine:
+        """The engine for write transactions: on SQLite they take the write lock at once,
+        so two writers queue instead of failing half-way."""
+        if self.is_sqlite:
+            return self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        return self.engine
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from promptctl.store.tables import FleetInstance, OutcomeWindow, ReleaseRecord, utcnow
+from promptctl.store.rollouts import utcnow
+from promptctl.store.tables import FleetInstance, OutcomeWindow, ReleaseRecord
 
 
 def released_prompt_versions(session: Session, prompts: Iterable[str]) -> set[tuple[str, str]]:

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from promptctl.store.tables import PlanRecord, utcnow
+from promptctl.store.rollouts import utcnow
+from promptctl.store.tables import PlanRecord
 
 ACTIVE = ("running", "paused")
 

@@ -9,6 +9,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from promptctl.catalog import Catalog, Entry
+from promptctl.evals import suite as _eval_kind  # noqa: F401  (registers the eval kind)
 from promptctl.model import ArtifactBase, ArtifactKey, artifact_from_content
 from promptctl.store.tables import ReleaseRecord
 

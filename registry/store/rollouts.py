@@ -1,55 +1,107 @@
 """Queries over environments, rollout rows, their audit events and eval records.
 
 :class:`promptctl.rollout.Rollouts` decides what a promote or rollback does; these
-functions only read and write the rows, inside the session the caller opened, so a
+functions only read and write the rows, on the connection the caller opened
+(:meth:`promptctl.store.Store.connect` or :meth:`~promptctl.store.Store.begin`), so a
 change and its audit event still commit in one transaction.
+
+SQLAlchemy Core only, on light table clauses that name the columns these queries use: no
+SQLModel, no ORM, no metadata. ``promptctl promote``/``rollback``/``status`` against the
+database import this module and not :mod:`promptctl.store.tables`, which costs several
+times Python's own start-up (``bench/README.md``). The schema itself is still the
+migrations' and ``tables.py``'s; ``tests/store/test_rollout_rows.py`` checks that every
+column named here exists there with the same type.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
-
-from promptctl.store.tables import (
-    EnvironmentRecord,
-    EvalRecord,
-    RolloutEvent,
-    RolloutRecord,
-    utcnow,
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    update,
 )
+from sqlalchemy.engine import Connection, Row
+
+__all__ = ["Connection", "Row", "utcnow"]  # Row: what the readers return, for annotations
 
 
-def environment_names(session: Session) -> set[str]:
+def utcnow() -> datetime:
+    """Now, in UTC: what every timestamp column is written with (``tables.py`` too)."""
+    return datetime.now(UTC)
+
+
+def _when(name: str) -> Any:
+    return column(name, DateTime(timezone=True))
+
+
+ENVIRONMENTS = table("environments", column("id", Integer), column("name", String),
+                     _when("created_at"))
+ROLLOUTS = table(
+    "rollouts", column("id", Integer), column("env", String), column("prompt", String),
+    column("stable", String), column("canary", String), column("percent", Integer),
+    column("stickiness", String), column("previous", Text), column("version", Integer),
+    _when("updated_at"))
+EVENTS = table(
+    "rollout_events", column("id", Integer), column("env", String), column("prompt", String),
+    column("action", String), column("actor", String), column("before", Text),
+    column("after", Text), column("reason", Text), _when("created_at"))
+EVALS = table(
+    "eval_records", column("id", Integer), column("env", String), column("prompt", String),
+    column("version", String), column("suite", String), column("passed", Boolean),
+    column("score", Float), column("actor", String), _when("created_at"),
+    column("fingerprint", String))
+RELEASES = table("releases", column("id", Integer), column("kind", String),
+                 column("name", String), column("version", String))
+LIGHT_TABLES = (ENVIRONMENTS, ROLLOUTS, EVENTS, EVALS, RELEASES)
+
+
+# -- environments -------------------------------------------------------------------------------
+
+
+def environment_names(conn: Connection) -> set[str]:
     """The environments added with ``env add`` (not those only named in the config)."""
-    return {r.name for r in session.exec(select(EnvironmentRecord))}
+    return {str(name) for name in conn.execute(select(ENVIRONMENTS.c.name)).scalars()}
 
 
-def environment_exists(session: Session, env: str) -> bool:
-    stmt = select(func.count()).select_from(EnvironmentRecord).where(EnvironmentRecord.name == env)
-    return bool(session.exec(stmt).one())
+def environment_exists(conn: Connection, env: str) -> bool:
+    stmt = select(func.count()).select_from(ENVIRONMENTS).where(ENVIRONMENTS.c.name == env)
+    return bool(conn.execute(stmt).scalar())
 
 
-def add_environment(session: Session, name: str) -> None:
-    session.add(EnvironmentRecord(name=name))
+def add_environment(conn: Connection, name: str) -> None:
+    conn.execute(insert(ENVIRONMENTS).values(name=name, created_at=utcnow()))
 
 
-def rollout_row(session: Session, env: str, prompt: str) -> RolloutRecord | None:
-    stmt = select(RolloutRecord).where(RolloutRecord.env == env, RolloutRecord.prompt == prompt)
-    return session.exec(stmt).first()
+# -- rollout rows -------------------------------------------------------------------------------
 
 
-def rollout_rows(session: Session, env: str | None = None) -> list[RolloutRecord]:
+def rollout_row(conn: Connection, env: str, prompt: str) -> Row[Any] | None:
+    stmt = select(ROLLOUTS).where(ROLLOUTS.c.env == env, ROLLOUTS.c.prompt == prompt)
+    return conn.execute(stmt).first()
+
+
+def rollout_rows(conn: Connection, env: str | None = None) -> list[Row[Any]]:
     """Every rollout row (of ``env`` only, if given), by environment and prompt."""
-    stmt = select(RolloutRecord)
+    stmt = select(ROLLOUTS)
     if env is not None:
-        stmt = stmt.where(RolloutRecord.env == env)
-    return list(session.exec(stmt.order_by(RolloutRecord.env, RolloutRecord.prompt)))
+        stmt = stmt.where(ROLLOUTS.c.env == env)
+    return list(conn.execute(stmt.order_by(ROLLOUTS.c.env, ROLLOUTS.c.prompt)))
 
 
-def write_rollout_row(session: Session, row: RolloutRecord | None, env: str, prompt: str,
+def write_rollout_row(conn: Connection, row: Row[Any] | None, env: str, prompt: str,
                       values: dict[str, object], previous: list[str]) -> bool:
     """Insert the row, or update ``row`` if it is still at the version it was read at.
 
@@ -57,42 +109,72 @@ def write_rollout_row(session: Session, row: RolloutRecord | None, env: str, pro
     ``version`` column); the caller turns that into a conflict.
     """
     values = {**values, "previous": json.dumps(previous), "updated_at": utcnow()}
-    fields: dict[str, Any] = values
     if row is None:
-        session.add(RolloutRecord(env=env, prompt=prompt, version=1, **fields))
-        session.flush()
+        conn.execute(insert(ROLLOUTS).values(env=env, prompt=prompt, version=1, **values))
         return True
-    stmt = (update(RolloutRecord)
-            .where(RolloutRecord.id == row.id, RolloutRecord.version == row.version)  # type: ignore[arg-type]
+    stmt = (update(ROLLOUTS)
+            .where(ROLLOUTS.c.id == row.id, ROLLOUTS.c.version == row.version)
             .values(version=row.version + 1, **values))
-    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+    return conn.execute(stmt).rowcount == 1
 
 
-def add_event(session: Session, event: RolloutEvent) -> RolloutEvent:
-    """Write an audit event and give it its id (the change id streams and snapshots carry)."""
-    session.add(event)
-    session.flush()
-    return event
+# -- audit events -------------------------------------------------------------------------------
 
 
-def rollout_events(session: Session, env: str, prompt: str) -> list[RolloutEvent]:
+def add_event(conn: Connection, *, env: str, prompt: str, action: str, actor: str,
+              before: str, after: str, reason: str | None) -> Row[Any]:
+    """Write an audit event; the row as written, with its id (the change id streams and
+    snapshots carry)."""
+    stmt = insert(EVENTS).values(env=env, prompt=prompt, action=action, actor=actor,
+                                 before=before, after=after, reason=reason,
+                                 created_at=utcnow()).returning(*EVENTS.c)
+    return conn.execute(stmt).one()
+
+
+def rollout_events(conn: Connection, env: str, prompt: str) -> list[Row[Any]]:
     """The audit events of one prompt in one environment, oldest first."""
-    stmt = (select(RolloutEvent)
-            .where(RolloutEvent.env == env, RolloutEvent.prompt == prompt)
-            .order_by(col(RolloutEvent.id)))
-    return list(session.exec(stmt))
+    stmt = (select(EVENTS).where(EVENTS.c.env == env, EVENTS.c.prompt == prompt)
+            .order_by(EVENTS.c.id))
+    return list(conn.execute(stmt))
 
 
-def add_eval(session: Session, record: EvalRecord) -> EvalRecord:
-    session.add(record)
-    return record
+# -- evals --------------------------------------------------------------------------------------
 
 
-def latest_eval(session: Session, env: str, prompt: str, version: str,
-                suite: str | None = None) -> EvalRecord | None:
+def add_eval(conn: Connection, *, env: str, prompt: str, version: str, suite: str,
+             passed: bool, score: float | None, actor: str,
+             fingerprint: str | None = None) -> Row[Any]:
+    """Record an eval outcome (of the bundle ``fingerprint``); the row as written, with its
+    id."""
+    stmt = insert(EVALS).values(env=env, prompt=prompt, version=version, suite=suite,
+                                passed=passed, score=score, actor=actor,
+                                fingerprint=fingerprint,
+                                created_at=utcnow()).returning(*EVALS.c)
+    return conn.execute(stmt).one()
+
+
+def latest_eval(conn: Connection, env: str, prompt: str, version: str,
+                suite: str | None = None) -> Row[Any] | None:
     """The last eval recorded for ``prompt@version`` in ``env`` (of ``suite``, if given)."""
-    stmt = select(EvalRecord).where(EvalRecord.env == env, EvalRecord.prompt == prompt,
-                                    EvalRecord.version == version)
+    stmt = select(EVALS).where(EVALS.c.env == env, EVALS.c.prompt == prompt,
+                               EVALS.c.version == version)
     if suite is not None:
-        stmt = stmt.where(EvalRecord.suite == suite)
-    return session.exec(stmt.order_by(EvalRecord.id.desc())).first()  # type: ignore[union-attr]
+        stmt = stmt.where(EVALS.c.suite == suite)
+    return conn.execute(stmt.order_by(EVALS.c.id.desc())).first()
+
+
+# -- what is released (only what promote and the eval gate ask) ---------------------------------
+
+
+def released_versions(conn: Connection, kind: str, name: str) -> list[str]:
+    """The released versions of ``kind`` ``name``, oldest release first."""
+    stmt = (select(RELEASES.c.version)
+            .where(RELEASES.c.kind == kind, RELEASES.c.name == name)
+            .order_by(RELEASES.c.id))
+    return [str(v) for v in conn.execute(stmt).scalars()]
+
+
+def is_released(conn: Connection, kind: str, name: str, version: str) -> bool:
+    stmt = select(func.count()).select_from(RELEASES).where(
+        RELEASES.c.kind == kind, RELEASES.c.name == name, RELEASES.c.version == version)
+    return bool(conn.execute(stmt).scalar())

@@ -24,7 +24,7 @@ from promptctl.store.snapshot_builder import change_id
 from promptctl.store.tables import ReleaseRecord, RolloutEvent, RolloutRecord
 
 __all__ = ["BATCH", "Served", "bundle_bytes", "change_id", "changed_since", "last_changes",
-           "served_rows"]
+           "last_rollbacks", "served_rows"]
 
 BATCH = 300  # SQLite's variable limit, with room
 
@@ -73,6 +73,22 @@ def last_changes(session: Session, env: str, names: Iterable[str] | None = None
     return out
 
 
+def last_rollbacks(session: Session, env: str, names: Iterable[str] | None = None
+                   ) -> dict[str, int]:
+    """Per prompt that was ever rolled back in ``env``, the id of its latest rollback (the
+    SDK releases the session pins taken before it)."""
+    stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
+            .where(RolloutEvent.env == env, RolloutEvent.action == "rollback")
+            .group_by(RolloutEvent.prompt))
+    if names is None:
+        return {p: int(i) for p, i in session.exec(stmt) if i is not None}
+    wanted, out = sorted(set(names)), {}
+    for start in range(0, len(wanted), BATCH):
+        batch = stmt.where(RolloutEvent.prompt.in_(wanted[start:start + BATCH]))  # type: ignore[attr-defined]
+        out.update({p: int(i) for p, i in session.exec(batch) if i is not None})
+    return out
+
+
 def changed_since(session: Session, env: str, since: int, cap: int
                   ) -> tuple[int, set[str]] | None:
     """``(latest change id, prompts changed after since)``; None past ``cap`` events."""
@@ -104,11 +120,39 @@ def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
                                 "which is not released")
         model = _ref(content["model"], "model")
         index = _ref(content["index"], "index") if content.get("index") else None
-        out[(name, version)] = canonical_json({
-            "prompt": content, "model": parts[model],
-            "tools": [parts[_ref(t, "tool")] for t in content.get("tools") or []],
-            "index": parts[index] if index else None})
+        doc: dict[str, Any] = {"prompt": content, "model": parts[model],
+               "tools": [parts[_ref(t, "tool")] for t in content.get("tools") or []],
+               "index": parts[index] if index else None}
+        snippets = _snippets(session, name, version, content)
+        if snippets:
+            doc["snippets"] = snippets
+        out[(name, version)] = canonical_json(doc)
     return out
+
+
+def _snippets(session: Session, name: str, version: str, content: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+    """The released snippets a prompt includes, directly or through snippets, in the
+    order ``Bundle.to_dict()`` lists them (by ref)."""
+    if not content.get("snippets") and "include" not in json.dumps(content["template"]):
+        return []
+    from promptctl.model import artifact_from_content
+
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    todo = [("snippet", r.name, r.version)
+            for r in artifact_from_content(content).snippet_refs()]  # type: ignore[attr-defined]
+    while todo:
+        wanted = {key for key in todo if key not in found}
+        todo = []
+        for key, snippet in _contents(session, wanted).items():
+            found[key] = snippet
+            todo += [("snippet", r.name, r.version)
+                     for r in artifact_from_content(snippet).snippet_refs()]  # type: ignore[attr-defined]
+        absent = sorted(wanted - set(found))
+        if absent:
+            raise NotFoundError(f"prompt {name}@{version} pins snippet "
+                                f"{absent[0][1]}@{absent[0][2]}, which is not released")
+    return [found[key] for key in sorted(found, key=lambda k: f"{k[1]}@{k[2]}")]
 
 
 def _ref(text: str, kind: str) -> tuple[str, str, str]:

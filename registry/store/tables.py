@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from promptctl.store.rollouts import utcnow  # one clock for the ORM and the Core writers
 
 
 def now_column() -> Any:
@@ -130,6 +128,64 @@ class EvalRecord(SQLModel, table=True):
     score: float | None = None
     actor: str = Field(max_length=256)
     created_at: datetime = now_column()
+    # The bundle evaluated (revision 0005_evals); None on rows recorded before it.
+    fingerprint: str | None = Field(default=None, max_length=64)
+
+
+# -- eval runs (revision 0005_evals) ------------------------------------------------------------
+
+
+class EvalRunRecord(SQLModel, table=True):
+    """One run of an eval suite on one bundle, with its gate outcome.
+
+    Bound to its evidence: the bundle ``fingerprint``, the suite's name, version and content
+    hash, the provider and judge identity (``identity``, JSON), and the baseline it was
+    compared with (an environment's live stable, or a version). ``cases_expected`` against
+    the stored case rows tells a complete upload from a partial one.
+    """
+
+    __tablename__ = "eval_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    suite: str = Field(max_length=64, index=True)
+    suite_version: str = Field(max_length=128)
+    suite_hash: str = Field(max_length=64)
+    prompt: str = Field(max_length=64, index=True)
+    version: str = Field(max_length=128)
+    fingerprint: str = Field(max_length=64, index=True)
+    env: str | None = Field(default=None, max_length=64)
+    baseline_version: str | None = Field(default=None, max_length=128)
+    baseline_fingerprint: str | None = Field(default=None, max_length=64)
+    passed: bool
+    stopped: str | None = Field(default=None, max_length=32)
+    cases_expected: int = 0
+    summary: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    comparison: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    gate: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the checks
+    identity: str = Field(sa_column=Column(Text, nullable=False))  # JSON: provider, judges
+    actor: str = Field(max_length=256)
+    created_at: datetime = now_column()
+
+
+class EvalCaseRecord(SQLModel, table=True):
+    """One case of one run: pass, score, latency, tokens, cost; output and assertions as
+    JSON in ``data``."""
+
+    __tablename__ = "eval_case_results"
+    __table_args__ = (UniqueConstraint("run_id", "name", name="uq_eval_case_run_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="eval_runs.id", index=True)
+    name: str = Field(max_length=256)
+    case_hash: str = Field(max_length=64)
+    passed: bool
+    score: float
+    latency_ms: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+
 
 
 # -- guarded rollouts (revision 0006_guards) ----------------------------------------------------

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from promptctl.store.tables import ApiToken, utcnow
+from promptctl.store.rollouts import utcnow
+from promptctl.store.tables import ApiToken
 
 
 def add_token(session: Session, record: ApiToken) -> ApiToken:

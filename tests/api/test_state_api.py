@@ -119,3 +119,42 @@ def test_state_endpoints_check_tokens_and_environments(api) -> None:  # type: ig
     assert client.get("/v1/envs/moon/state", headers=headers["deployer"]).status_code == 404
     assert client.get(STATE, params={"since": -1}, headers=headers["reader"]).status_code == 422
     assert client.get("/v1/bundles", params={"fp": "a" * 64}).status_code == 401
+
+
+def test_the_server_keeps_bundle_bytes_within_its_budget_and_serves_them_still(
+        released: Cli) -> None:
+    """``server_bundle_cache_bytes`` bounds the bundle bytes a server holds: those dropped
+    are computed again from the store, byte for byte, with the same cache headers and ETag."""
+    from promptctl.limits import Limits
+
+    assert released("promote", "support", "1.0.0", "--env", "production").exit_code == 0
+    assert released("promote", "support", "1.1.0", "--env", "production",
+                    "--percent", "50").exit_code == 0
+    reader = {"Authorization": f"Bearer {create_token(released, 'reader', 'production')}"}
+    store = Store.open(released.db)
+    budget = 3000  # one bundle of the example (2.3 KB), not two
+    app = create_app(load_settings(released.root, db=released.db), store=store,
+                     limits=Limits(server_bundle_cache_bytes=budget))
+    try:
+        with TestClient(app) as client:
+            fps = sorted(client.get(STATE, headers=reader).json()
+                         ["prompts"]["support"]["fingerprints"].values())
+            cache = app.state.api.snapshots.states.bundles
+            seen = []
+            for fp in [*fps, *fps]:  # each one is dropped by the other in between
+                response = client.get("/v1/bundles", params={"fp": fp}, headers=reader)
+                assert response.status_code == 200
+                assert hashlib.sha256(response.content[:-1]).hexdigest() == fp
+                assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+                seen.append(response.headers["etag"])
+                assert cache.bytes <= budget and len(cache) == 1
+            assert seen[:2] == seen[2:] and seen[0] != seen[1]
+            again = client.get("/v1/bundles", params={"fp": fps[0]},
+                               headers={**reader, "If-None-Match": seen[0]})
+            assert again.status_code == 304 and again.content == b""
+            # the resolve endpoint reads the same bounded bundles
+            resolved = client.get("/v1/envs/production/prompts/support/resolve",
+                                  params={"key": "user-1"}, headers=reader)
+            assert resolved.status_code == 200 and resolved.json()["fingerprint"] in fps
+    finally:
+        store.dispose()

@@ -52,7 +52,7 @@ def test_outside_a_project_a_command_that_needs_the_database_exits_2_and_creates
     folder = tmp_path / "not-a-project"
     folder.mkdir()
     one_line_error(run(*command, cwd=folder), 2, f"{folder} is not inside a promptctl project",
-                   "promptctl init", "--db")
+                   "promptctl init", "PROMPTCTL_DB", "(--db)")
     one_line_error(run("--repo", str(folder), *command), 2, "not inside a promptctl project")
     assert list(folder.iterdir()) == []
 
@@ -68,7 +68,7 @@ def test_release_outside_a_project_says_so_and_creates_nothing(tmp_path: Path) -
 
 def test_a_repo_folder_that_does_not_exist_is_exit_2_and_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir"
-    one_line_error(run("-C", str(missing), "status"), 2, f"--repo {missing}: does not exist")
+    one_line_error(run("-C", str(missing), "status"), 2, f"{missing} does not exist (--repo)")
     assert not (tmp_path / "no").exists()
     a_file = tmp_path / "file"
     a_file.write_text("")

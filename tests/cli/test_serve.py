@@ -56,7 +56,7 @@ def test_a_taken_port_is_one_error_line_and_exit_5(serve_args: list[str]) -> Non
 @pytest.mark.parametrize("port", ["99999", "65536", "-1"])
 def test_a_port_out_of_range_is_one_error_line_and_exit_2(serve_args: list[str], port: str
                                                            ) -> None:
-    assert_one_error_line(run([*serve_args, "--port", port]), 2, "--port", port)
+    assert_one_error_line(run([*serve_args, "--port", port]), 2, "(--port)", port)
 
 
 @pytest.mark.parametrize(("option", "value"), [
@@ -71,7 +71,7 @@ def test_a_port_out_of_range_is_one_error_line_and_exit_2(serve_args: list[str],
 def test_a_bad_option_is_one_error_line_and_exit_2(serve_args: list[str], option: str,
                                                     value: str) -> None:
     result = run([*serve_args, "--port", "0", f"{option}={value}"])
-    assert_one_error_line(result, 2, option.lstrip("-").split("-")[0])
+    assert_one_error_line(result, 2, option)
 
 
 def test_serving_is_printed_once_the_port_is_bound(serve_args: list[str]) -> None:

@@ -1,5 +1,6 @@
 """The CLI starts light: ``promptctl --help`` loads Typer and promptctl's own light modules,
-and a rollback through the API loads none of the database, git or template stack. Each
+a rollback through the API loads none of the database, git or template stack, and
+promote/rollback/status against the database load SQLAlchemy Core and nothing heavier. Each
 check runs the real entry point in a fresh interpreter and reads its ``sys.modules`` at
 exit, so what the test process imported does not count. (Timings: ``bench/startup.py``.)"""
 
@@ -12,6 +13,7 @@ import sys
 
 import pytest
 
+from tests.conftest import Cli
 from tests.rollout_fixtures import Server
 
 # What `promptctl --help` never needs: the store, git, templates, schemas, the secret
@@ -21,12 +23,17 @@ NOT_FOR_HELP = ("sqlalchemy", "sqlmodel", "alembic", "git", "jinja2", "jsonschem
                 "rich", "yaml")
 # What a rollback through the server never needs: it sends one HTTP request.
 NOT_FOR_API_ROLLBACK = ("sqlalchemy", "sqlmodel", "alembic", "git", "jinja2", "jsonschema",
-                        "detect_secrets", "fastapi", "uvicorn", "pydantic", "yaml")
+                        "detect_secrets", "fastapi", "uvicorn", "pydantic", "yaml", "httpx")
+
+# What promote, rollback and status against the database never need: they run on SQLAlchemy
+# Core (promptctl.store.rollouts), and the schema is read without Alembic when it is current.
+NOT_FOR_DB_ROLLOUT = ("sqlmodel", "sqlalchemy.orm", "alembic", "mako", "git", "jinja2",
+                      "jsonschema", "detect_secrets", "fastapi", "uvicorn", "httpx", "pydantic",
+                      "yaml")
 
 RUN_MAIN_AND_REPORT = """
 import atexit, json, sys
-atexit.register(lambda: sys.stderr.write(
-    "\\nMODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})) + "\\n"))
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
 sys.argv = ["promptctl", *sys.argv[1:]]
 from promptctl.cli.app import main
 main()
@@ -35,13 +42,15 @@ main()
 
 def modules_after(*args: str, env: dict[str, str] | None = None
                   ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``promptctl ARGS`` in a fresh interpreter; its result and top-level modules."""
+    """Run ``promptctl ARGS`` in a fresh interpreter; its result and the modules it held
+    (every dotted name, and every top-level package)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTCTL_")}
     result = subprocess.run([sys.executable, "-c", RUN_MAIN_AND_REPORT, *args],
                             capture_output=True, text=True, timeout=120, env=base | (env or {}),
                             check=False)
     line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
-    return result, set(json.loads(line.removeprefix("MODULES ")))
+    names = set(json.loads(line.removeprefix("MODULES ")))
+    return result, names | {name.split(".")[0] for name in names}
 
 
 @pytest.mark.parametrize("args", [("--help",), ("rollback", "--help"), ("db", "--help"),
@@ -64,3 +73,23 @@ def test_a_rollback_through_the_api_loads_no_database_git_or_templates(server: S
     assert result.returncode == 0, result.stderr
     assert "rolled back support in production" in result.stdout
     assert loaded.isdisjoint(NOT_FOR_API_ROLLBACK), sorted(loaded & set(NOT_FOR_API_ROLLBACK))
+
+
+@pytest.mark.slow
+def test_promote_rollback_and_status_against_the_database_load_sqlalchemy_core_only(
+        released: Cli) -> None:
+    base = ("--repo", str(released.root), "--db", released.db)
+    said = {}
+    for args in (("promote", "support", "1.0.0", "--env", "production"),
+                 ("promote", "support", "1.1.0", "--env", "production", "--percent", "10"),
+                 ("rollback", "support", "--env", "production"),
+                 ("status", "--env", "production")):
+        result, loaded = modules_after(*base, *args)
+        assert result.returncode == 0, result.stderr
+        assert "sqlalchemy" in loaded, args  # it did use the database
+        # a status prints a table (Rich); a promote or rollback prints one plain line
+        heavy = sorted(loaded & {*NOT_FOR_DB_ROLLOUT, *(("rich",) if args[0] != "status" else ())})
+        assert not heavy, (args, heavy)
+        said[args[0]] = result.stdout
+    assert "rolled back support in production: 1.0.0 + 1.1.0 @ 10% -> 1.0.0" in said["rollback"]
+    assert "support" in said["status"] and "1.0.0" in said["status"]
