@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.bundle import Bundle
 from promptctl.catalog import Catalog
 from promptctl.errors import CheckFailed, NotFoundError, UsageError
 from promptctl.evals.results import CaseResult, RunResult
 from promptctl.model import ArtifactKey, Prompt
-from promptctl.store import Session
 from promptctl.store import evals as rows
 from promptctl.store.releases import get_release, load_released, record_artifact
 from promptctl.store.tables import EvalCaseRecord, EvalRunRecord
+
+if TYPE_CHECKING:
+    from promptctl.store.evals import Session
 
 MAX_STORED_OUTPUT = 4000
 """Characters of each case's output kept in the store (and sent over the API)."""
