@@ -22,7 +22,8 @@ from promptctl.bundle import Bundle, resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.loader import load_directory
 from promptctl.providers.calls import call_kwargs
-from promptctl.snapshot import SNAPSHOT_FORMAT, ResolvedBundle, Snapshot
+from promptctl.snapshot import SNAPSHOT_FORMAT, ResolvedBundle
+from promptctl.state import Snapshot
 
 VALUES = {"customer": "Ann", "question": "Where is my parcel?", "order_id": "A-1"}
 ANTHROPIC = {"kind": "model", "name": "support-claude", "version": "1.0.0",

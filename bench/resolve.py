@@ -26,7 +26,8 @@ from promptctl.bundle import Bundle, resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.client import Registry
 from promptctl.loader import load_directory
-from promptctl.snapshot import SNAPSHOT_FORMAT, Snapshot
+from promptctl.snapshot import SNAPSHOT_FORMAT
+from promptctl.state import Snapshot
 
 PROMPTS = 1000
 PERCENT = 50

@@ -251,7 +251,7 @@ def serve(
         sock = bind_socket(host, port)
         shown = f"[{host}]" if ":" in host else host
         console.print(escape(f"serving {ws.root} on http://{shown}:{sock.getsockname()[1]} "
-                             "(docs at /docs)"))
+                             "(dashboard at /ui, docs at /docs)"))
         with sock:
             server.run(sockets=[sock])
 

@@ -44,8 +44,14 @@ from promptctl.canonical import canonical_json  # imported here, not on the firs
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
 from promptctl.http_errors import error_from_body
 from promptctl.http_transport import HttpTransport
-from promptctl.snapshot import ResolvedBundle, Snapshot
-from promptctl.state import STATE_MEDIA_TYPE, State, served_fingerprints, state_from_snapshot
+from promptctl.snapshot import ResolvedBundle
+from promptctl.state import (
+    STATE_MEDIA_TYPE,
+    Snapshot,
+    State,
+    served_fingerprints,
+    state_from_snapshot,
+)
 from promptctl.state_files import StateFiles, load_state_file
 from promptctl.telemetry.recorder import Recorder
 

@@ -88,6 +88,11 @@ class Limits:
     max_retry_after_seconds: float = 60.0
     """Longest ``Retry-After`` of a 429/5xx answer an eval run waits for; a longer one is
     cut to this (a proxy's "come back in an hour" would otherwise hang the run)."""
+    # web dashboard
+    max_ui_sessions: int = 10_000
+    """Most dashboard sessions one server keeps at once (the oldest is signed out first)."""
+    ui_session_seconds: float = 12 * 3600.0
+    """How long a dashboard sign-in lasts before the token must be pasted again."""
 
 
 DEFAULT_LIMITS = Limits()

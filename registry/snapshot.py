@@ -18,19 +18,18 @@ validated again here. Only ``render()`` loads the template engine, on first use.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from promptctl.errors import NotFoundError, ValidationError
+from promptctl.errors import ValidationError
 
 if TYPE_CHECKING:  # loaded on the first render() only
     from promptctl.model import Prompt
     from promptctl.providers.answers import OutputCheck, ParsedOutput
 
-__all__ = ["SNAPSHOT_FORMAT", "ReleasedBundle", "ResolvedBundle", "Snapshot", "snapshot_etag"]
+__all__ = ["SNAPSHOT_FORMAT", "ReleasedBundle", "ResolvedBundle", "shared_bundle",
+           "snapshot_etag"]
 
 SNAPSHOT_FORMAT = 1
 _BUNDLE_CACHE_SIZE = 20_000
@@ -126,7 +125,9 @@ def _check_shape(data: Mapping[str, Any]) -> None:
         raise TypeError("a bundle's tools must be a list and its index an object")
 
 
-def _bundle(fingerprint: str, data: Mapping[str, Any]) -> ReleasedBundle:
+def shared_bundle(fingerprint: str, data: Mapping[str, Any]) -> ReleasedBundle:
+    """The process-wide bundle of ``fingerprint`` (one per fingerprint, however many
+    snapshots carry it), after checking the document's shape."""
     _check_shape(data)  # also on a cache hit: a broken document fails the same way every time
     bundle = _bundles.get(fingerprint)
     if bundle is None:
@@ -281,93 +282,6 @@ class _Rollout(NamedTuple):
     percent: int
     stickiness: str
     by_user_id: bool  # default stickiness: a plain key is the userId (the fast path)
-
-
-class _InlineBundles:
-    """A format-1 snapshot's bundles (carried inline), as the :class:`State` of the snapshot
-    reads them: through the process-wide cache of bundles by fingerprint."""
-
-    def __init__(self) -> None:
-        self._docs: dict[str, Mapping[str, Any]] = {}
-
-    def add_dict(self, fingerprint: str, data: Mapping[str, Any]) -> None:
-        self._docs[fingerprint] = data
-
-    def bundle(self, fingerprint: str, where: Any = None) -> ReleasedBundle:
-        return _bundle(fingerprint, self._docs[fingerprint])
-
-
-class Snapshot:
-    """A format-1 snapshot: a thin view of the :class:`promptctl.state.State` derived from
-    it, so the stable/canary choice has one implementation (``State.resolve``, which
-    ``resolve`` is bound to). Compiled whole at load, so a broken document fails here and
-    not on a ``get()``; immutable, so readers share it without locks."""
-
-    def __init__(self, doc: Mapping[str, Any]) -> None:
-        from promptctl.state import state_from_snapshot  # state imports this module
-
-        try:
-            if doc.get("format") != SNAPSHOT_FORMAT:
-                raise ValueError(f"unsupported snapshot format {doc.get('format')!r}")
-            self.doc = doc
-            self.state = state_from_snapshot(doc, _InlineBundles())
-            for name in self.state.names():
-                self.state.compile(name)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValidationError(f"invalid snapshot: {exc}") from None
-        except ValidationError as exc:  # an entry the state refused
-            if exc.message.startswith("invalid snapshot"):
-                raise
-            raise ValidationError(f"invalid snapshot: {exc.message}") from None
-        self.env: str = self.state.env
-        self.change_id: int = self.state.change_id
-        self.resolve = self.state.resolve  # type: ignore[method-assign]  # no call between
-
-    @property
-    def etag(self) -> str:
-        return snapshot_etag(self.env, self.change_id)
-
-    def names(self) -> list[str]:
-        return self.state.names()
-
-    def resolve(self, name: str, key: object = None,
-                context: Mapping[str, object] | None = None) -> ResolvedBundle:
-        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout
-        (``State.resolve``; this method is shadowed by it on every instance)."""
-        return self.state.resolve(name, key, context)
-
-    def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
-        """The bundle of ``name@version`` if it is live (stable or canary) in this snapshot."""
-        return self.state.bundle_of(name, version)
-
-    # -- serialisation ------------------------------------------------------------------------
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.doc, sort_keys=True, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes | str) -> Snapshot:
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
-        if not isinstance(doc, dict):
-            raise ValidationError("invalid snapshot: not a JSON object")
-        return cls(doc)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Snapshot:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise NotFoundError(f"cannot read snapshot {path}: {exc.strerror}") from None
-        return cls.from_json(data)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write atomically (temp file + rename), so a crash never leaves half a file."""
-        from promptctl.atomic_file import write_atomically
-
-        write_atomically(Path(path), self.to_json())
 
 
 def snapshot_etag(env: str, change_id: int) -> str:

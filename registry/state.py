@@ -26,19 +26,28 @@ this module is pure and light: the SDK imports it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 from mmh3 import hash as _mmh3
 
 from promptctl.bucketing import DEFAULT_STICKINESS, in_rollout
 from promptctl.errors import NotFoundError, UsageError, ValidationError
-from promptctl.snapshot import ReleasedBundle, ResolvedBundle, _Rollout, snapshot_etag
+from promptctl.snapshot import (
+    SNAPSHOT_FORMAT,
+    ReleasedBundle,
+    ResolvedBundle,
+    _Rollout,
+    shared_bundle,
+    snapshot_etag,
+)
 from promptctl.state_entries import MARK, pack, packed_fingerprints, packed_json, unpack
 
-__all__ = ["STATE_FORMAT", "STATE_MEDIA_TYPE", "BundleSource", "State",
+__all__ = ["STATE_FORMAT", "STATE_MEDIA_TYPE", "BundleSource", "Snapshot", "State",
            "delta_doc", "entry_json", "state_etag"]
 
 STATE_FORMAT = 2
@@ -449,3 +458,91 @@ def state_from_snapshot(doc: Mapping[str, Any], store: Any) -> State:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValidationError(f"invalid snapshot: {exc}") from None
     return State(env, change_id, entries, store)
+
+
+# -- the format-1 snapshot, a view of its state ----------------------------------------------
+
+
+class _InlineBundles:
+    """A format-1 snapshot's bundles (carried inline), as the :class:`State` of the snapshot
+    reads them: through the process-wide cache of bundles by fingerprint."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Mapping[str, Any]] = {}
+
+    def add_dict(self, fingerprint: str, data: Mapping[str, Any]) -> None:
+        self._docs[fingerprint] = data
+
+    def bundle(self, fingerprint: str, where: Any = None) -> ReleasedBundle:
+        return shared_bundle(fingerprint, self._docs[fingerprint])
+
+
+class Snapshot:
+    """A format-1 snapshot: a thin view of the :class:`promptctl.state.State` derived from
+    it, so the stable/canary choice has one implementation (``State.resolve``, which
+    ``resolve`` is bound to). Compiled whole at load, so a broken document fails here and
+    not on a ``get()``; immutable, so readers share it without locks."""
+
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        try:
+            if doc.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"unsupported snapshot format {doc.get('format')!r}")
+            self.doc = doc
+            self.state = state_from_snapshot(doc, _InlineBundles())
+            for name in self.state.names():
+                self.state.compile(name)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValidationError(f"invalid snapshot: {exc}") from None
+        except ValidationError as exc:  # an entry the state refused
+            if exc.message.startswith("invalid snapshot"):
+                raise
+            raise ValidationError(f"invalid snapshot: {exc.message}") from None
+        self.env: str = self.state.env
+        self.change_id: int = self.state.change_id
+        self.resolve = self.state.resolve  # type: ignore[method-assign]  # no call between
+
+    @property
+    def etag(self) -> str:
+        return snapshot_etag(self.env, self.change_id)
+
+    def names(self) -> list[str]:
+        return self.state.names()
+
+    def resolve(self, name: str, key: object = None,
+                context: Mapping[str, object] | None = None) -> ResolvedBundle:
+        """The bundle ``key`` (a userId) or ``context`` gets under the current rollout
+        (``State.resolve``; this method is shadowed by it on every instance)."""
+        return self.state.resolve(name, key, context)
+
+    def bundle_of(self, name: str, version: str) -> ResolvedBundle | None:
+        """The bundle of ``name@version`` if it is live (stable or canary) in this snapshot."""
+        return self.state.bundle_of(name, version)
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.doc, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Snapshot:
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise ValidationError("invalid snapshot: not a JSON object")
+        return cls(doc)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Snapshot:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise NotFoundError(f"cannot read snapshot {path}: {exc.strerror}") from None
+        return cls.from_json(data)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write atomically (temp file + rename), so a crash never leaves half a file."""
+        from promptctl.atomic_file import write_atomically
+
+        write_atomically(Path(path), self.to_json())

@@ -12,7 +12,7 @@ from promptctl import Registry
 from promptctl.errors import RenderError
 from promptctl.model import Prompt
 from promptctl.rollout import Rollouts
-from promptctl.snapshot import Snapshot
+from promptctl.state import Snapshot
 from promptctl.store import Store
 from promptctl.store.snapshot_builder import build_snapshot
 from tests.format_fixtures import CHAT_PROMPT, HISTORY, bundle_of, load, repo_with

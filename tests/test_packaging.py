@@ -61,3 +61,16 @@ def test_sdk_and_cli_import_beside_an_apps_own_migrations_and_cli(wheel: Path,
     assert Path(module_file).is_relative_to(unpacked)
     assert (Path(migrations_dir) / "versions").is_dir()
     assert Path(migrations_dir).is_relative_to(unpacked)
+
+
+def test_the_wheel_ships_the_dashboards_templates_and_static_files(wheel: Path) -> None:
+    ui = REPO_ROOT / "registry" / "api" / "ui"
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    shipped = {f"promptctl/api/ui/{p.relative_to(ui).as_posix()}"
+               for folder in ("templates", "static") for p in (ui / folder).iterdir()}
+    assert shipped <= names, sorted(shipped - names)
+    for name in ("htmx.min.js", "htmx-ext-sse.min.js", "htmx-LICENSE.txt", "ui.css"):
+        assert f"promptctl/api/ui/static/{name}" in names
+    assert "promptctl/api/ui/templates/overview.html" in names
+    assert not [n for n in names if n.endswith("axe.min.js")]  # test data only

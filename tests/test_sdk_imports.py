@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from promptctl.rollout import Rollouts
-from promptctl.snapshot import Snapshot
+from promptctl.state import Snapshot
 from promptctl.store import Store
 from promptctl.store.snapshot_builder import build_snapshot
 from tests.conftest import Cli

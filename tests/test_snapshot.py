@@ -10,7 +10,7 @@ import pytest
 
 from promptctl.errors import NotFoundError, ValidationError
 from promptctl.rollout import Rollouts
-from promptctl.snapshot import Snapshot
+from promptctl.state import Snapshot
 from promptctl.store import Store
 from promptctl.store.snapshot_builder import build_snapshot
 from tests.conftest import Cli

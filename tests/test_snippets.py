@@ -13,7 +13,7 @@ from promptctl import Registry
 from promptctl.canonical import canonical_json
 from promptctl.errors import RenderError
 from promptctl.rollout import Rollouts
-from promptctl.snapshot import Snapshot
+from promptctl.state import Snapshot
 from promptctl.store import Store
 from promptctl.store.snapshot_builder import build_snapshot
 from promptctl.store.state_builder import bundle_bytes

@@ -27,6 +27,7 @@ from promptctl.api.routes import router
 from promptctl.api.snapshots import SnapshotCache
 from promptctl.api.state import ApiState
 from promptctl.api.state_routes import router as state_router
+from promptctl.api.ui import router as ui_router
 from promptctl.config import Settings
 from promptctl.errors import (
     InternalError,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     app.include_router(state_router)
     app.include_router(ofrep_router)
     app.include_router(eval_router)
+    app.include_router(ui_router)
     guards = install_guards(app, state)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)

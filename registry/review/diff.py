@@ -537,3 +537,25 @@ def _attach_tree_findings(report: Report, sides: _Sides, tags: dict[str, str | N
 
 def _finding_order(finding: Finding) -> tuple[Any, ...]:
     return (finding.severity != "error", finding.path, finding.code, finding.message)
+
+
+# -- two versions of one artifact (the dashboard's compare) -------------------------------------
+
+
+def version_diff(old: Located, new: Located, catalog: Catalog) -> ArtifactDiff:
+    """Two versions of one artifact described as the PR comment describes a bumped one:
+    template word diffs, fields, params, refs, tool and output schema changes, both
+    fingerprints (resolved in ``catalog``) and the required bump with its reasons; secrets
+    redacted as in every other output."""
+    subject = new.artifact
+    status = "changed" if old.artifact.version == subject.version else "bumped"
+    entry = ArtifactDiff(subject.kind, subject.name, status, old=_side(old, catalog),
+                         new=_side(new, catalog))
+    _describe_changes(entry, old.artifact, subject)
+    if old.artifact.content_hash() != subject.content_hash():
+        bump = required_bump(old.artifact, subject)
+        entry.required_bump, entry.reasons = bump.level, bump.reasons
+        entry.declared_bump = declared_bump(old.artifact.version, subject.version)
+    redacted = redact_report(entry, secret_parts([old, new]))
+    redacted.templates = [replace(t, marked=mark_words(t.lines)) for t in redacted.templates]
+    return redacted

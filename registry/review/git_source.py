@@ -79,7 +79,7 @@ class Revision:
 class RevisionFiles:
     """The artifact files of one revision: path → blob id, with bytes read on demand.
 
-    (Not the SDK's :class:`promptctl.snapshot.Snapshot`, which is a served environment.)
+    (Not the SDK's :class:`promptctl.state.Snapshot`, which is a served environment.)
 
     ``refused`` holds files that are listed but never read, each with the finding that
     says why: a symlink, a suffix that is almost right, a file over the size limit.

@@ -178,3 +178,24 @@ def is_released(conn: Connection, kind: str, name: str, version: str) -> bool:
     stmt = select(func.count()).select_from(RELEASES).where(
         RELEASES.c.kind == kind, RELEASES.c.name == name, RELEASES.c.version == version)
     return bool(conn.execute(stmt).scalar())
+
+
+# -- the dashboard's grid -----------------------------------------------------------------------
+
+
+def served_versions(conn: Connection, prompt: str | None = None
+                    ) -> list[tuple[str, str, str | None, str | None, int]]:
+    """``(env, prompt, stable, canary, percent)`` of every rollout row (of ``prompt`` only, if
+    given), as plain tuples."""
+    stmt = select(ROLLOUTS.c.env, ROLLOUTS.c.prompt, ROLLOUTS.c.stable, ROLLOUTS.c.canary,
+                  ROLLOUTS.c.percent)
+    if prompt is not None:
+        stmt = stmt.where(ROLLOUTS.c.prompt == prompt)
+    return [(str(env), str(name), stable, canary, int(percent or 0))
+            for env, name, stable, canary, percent in conn.execute(stmt)]
+
+
+def released_names(conn: Connection, kind: str) -> list[str]:
+    """The names of ``kind`` with at least one release, sorted (no content read)."""
+    stmt = select(RELEASES.c.name).where(RELEASES.c.kind == kind).distinct()
+    return sorted(str(name) for name in conn.execute(stmt).scalars())

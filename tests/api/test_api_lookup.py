@@ -10,7 +10,7 @@ import threading
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from promptctl.snapshot import Snapshot
+from promptctl.state import Snapshot
 from tests.rollout_fixtures import Api
 
 pytestmark = pytest.mark.slow

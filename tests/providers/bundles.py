@@ -8,7 +8,8 @@ from typing import Any
 from promptctl.bundle import Bundle, resolve_bundle
 from promptctl.catalog import Catalog, Entry
 from promptctl.loader import load_directory
-from promptctl.snapshot import SNAPSHOT_FORMAT, ResolvedBundle, Snapshot
+from promptctl.snapshot import SNAPSHOT_FORMAT, ResolvedBundle
+from promptctl.state import Snapshot
 from tests.conftest import REPO_ROOT
 
 SUPPORT_VALUES = {"customer": "Ann", "question": "Where is my parcel?", "order_id": "A-1"}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from promptctl.bundle import Bundle
-from promptctl.snapshot import SNAPSHOT_FORMAT, Snapshot
+from promptctl.snapshot import SNAPSHOT_FORMAT
+from promptctl.state import Snapshot
 from tests.providers.bundles import SUPPORT_VALUES, example_doc
 from tests.test_sdk_imports import HEAVY, loaded_after
 
