@@ -22,7 +22,9 @@ from promptctl import __version__
 from promptctl.cli import (
     db_cmds,
     eval_cmds,
+    fleet_cmds,
     import_cmds,
+    plan_cmds,
     registry_cmds,
     review_cmds,
     rollout_cmds,
@@ -42,6 +44,7 @@ class PromptctlGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args,
                                 **extra)
+        args = fleet_cmds.expand_wait(sys.argv[1:] if args is None else args)  # --wait [S]
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args,
                                 **extra)
@@ -96,7 +99,8 @@ def _global(
     ctx.obj = CliState(repo=repo, db=db)
 
 
-for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds, eval_cmds):
+for module in (registry_cmds, db_cmds, review_cmds, rollout_cmds, import_cmds, eval_cmds,
+               fleet_cmds, plan_cmds):
     module.register(app)
 
 

@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # the workspace loads the core's models: only when a command 
 
 READ_ONLY_COMMANDS = frozenset({
     "list", "show", "render", "history", "status", "lint", "diff", "new",
-    "env list", "token list", "db current", "eval list", "eval show",
+    "env list", "token list", "db current", "eval list", "eval show", "fleet",
+    "plan status",
 })
 """Commands that only read the store. In a project whose database file does not exist yet
 they read an empty database instead of creating the file (``Settings.db_url``); every

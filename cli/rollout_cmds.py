@@ -14,6 +14,7 @@ import typer
 
 from promptctl.cli.choices import LogLevel
 from promptctl.cli.context import workspace
+from promptctl.cli.fleet_cmds import WAIT_HELP
 from promptctl.cli.output import console, emit, escape, handled, table
 
 if TYPE_CHECKING:
@@ -64,12 +65,26 @@ def promote(
     percent: int = typer.Option(100, "--percent", "-p",
                                 help="1-99 sets a canary; 100 makes VERSION stable."),
     reason: str = REASON_OPT,
+    plan: str = typer.Option(None, "--plan", help="Roll out by plan PLAN of promptctl.toml "
+                             "[plans]: steps, holds, guards (instead of --percent)."),
+    wait: float = typer.Option(None, "--wait", metavar="[SECONDS]", help=WAIT_HELP),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Serve VERSION of NAME to PERCENT of keys in ENV (100: to everyone)."""
+    from promptctl.cli import fleet_cmds, plan_cmds
+
     with handled(as_json):
-        change = service(ctx).promote(env, name, version, percent=percent, reason=reason)
+        svc = service(ctx)
+        if plan is not None:
+            started = plan_cmds.start(ctx, svc, env, name, version, plan, reason)
+            emit(started.to_dict(), as_json,
+                 lambda: console.print(plan_cmds.describe_start(started)))
+            return
+        change = svc.promote(env, name, version, percent=percent, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
+        if wait is not None:
+            fleet_cmds.report_wait(fleet_cmds.wait_for(svc, env, change.id, wait),
+                                   f"{name} {version}")
 
 
 def rollback(
@@ -77,12 +92,20 @@ def rollback(
     name: str = typer.Argument(..., metavar="NAME", help="Prompt name."),
     env: str = ENV_OPT,
     reason: str = REASON_OPT,
+    wait: float = typer.Option(None, "--wait", metavar="[SECONDS]", help=WAIT_HELP),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Clear NAME's canary in ENV, or restore its previous stable version."""
+    from promptctl.cli import fleet_cmds
+
     with handled(as_json):
-        change = service(ctx).rollback(env, name, reason=reason)
+        svc = service(ctx)
+        change = svc.rollback(env, name, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
+        if wait is not None:
+            stable = change.after.get("stable")
+            fleet_cmds.report_wait(fleet_cmds.wait_for(svc, env, change.id, wait),
+                                   f"{name} {stable}")
 
 
 def status(
@@ -91,8 +114,12 @@ def status(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Every prompt's stable version, canary and percent, per environment."""
+    from promptctl.cli import plan_cmds
+
     with handled(as_json):
-        states: list[RolloutState] = service(ctx).status(env)
+        svc = service(ctx)
+        states: list[RolloutState] = svc.status(env)
+        plans = plan_cmds.plans_by_prompt(svc, env)
 
         def human() -> None:
             if not states:
@@ -103,8 +130,10 @@ def status(
                 t.add_row(s.env, s.prompt, s.stable or "-", s.canary or "-",
                           f"{s.percent}%" if s.canary else "-", s.stickiness)
             console.print(t)
+            plan_cmds.print_plans(list(plans.values()), quiet=True)
 
-        emit([s.to_dict() for s in states], as_json, human)
+        emit([s.to_dict() | plan_cmds.plan_field(plans, s.env, s.prompt) for s in states],
+             as_json, human)
 
 
 def rollout_history(ctx: typer.Context, name: str, env: str, as_json: bool) -> None:

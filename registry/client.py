@@ -53,6 +53,7 @@ from promptctl.state import (
     state_from_snapshot,
 )
 from promptctl.state_files import StateFiles, load_state_file
+from promptctl.telemetry.recorder import Recorder
 
 if TYPE_CHECKING:
     import http.client
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from UnleashClient import UnleashClient  # type: ignore[attr-defined]
 
     from promptctl.session_pins import SessionPins
+    from promptctl.telemetry.reporter import Reporter
 
 __all__ = ["Registry", "ResolvedBundle"]
 
@@ -97,7 +99,10 @@ class Registry:
                  unleash: UnleashClient | None = None, snapshot: Snapshot | None = None,
                  state: State | None = None, bundle_cache_bytes: int = DEFAULT_BUDGET_BYTES,
                  session_ttl: float | None = None, max_sessions: int | None = None,
-                 pin_through_rollback: bool = False) -> None:
+                 pin_through_rollback: bool = False,
+                 app_name: str = "", flush_interval: float = 10.0,
+                 telemetry_window: float | None = None, telemetry: bool = True,
+                 instance_id: str | None = None) -> None:
         """Configure only: no I/O and no thread until :meth:`start`.
 
         ``state`` (or a format-1 ``snapshot``) makes an offline registry that evaluates it
@@ -106,6 +111,11 @@ class Registry:
         longer serves (kept for a rollback); served bundles are always kept.
         ``session_ttl``, ``max_sessions`` and ``pin_through_rollback`` configure the session
         pins of ``get(..., session=...)`` (:mod:`promptctl.session_pins`).
+
+        Outcome telemetry (:meth:`track`, :mod:`promptctl.telemetry`): calls are aggregated
+        per ``telemetry_window`` seconds (default ``flush_interval``) and sent with this
+        instance's fleet record (``app_name``, ``instance_id``) every ``flush_interval``
+        seconds; ``telemetry=False`` sends nothing.
         """
         if snapshot is not None and state is None:
             state = state_from_snapshot(snapshot.doc, BundleStore(budget_bytes=bundle_cache_bytes))
@@ -134,6 +144,13 @@ class Registry:
         self._stream_socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.source = "poll"  # where the state came from last: stream | poll | fallback
+        self._recorder = Recorder(window_seconds=telemetry_window or flush_interval)
+        # No extra call on the hot path; nothing is kept where nothing will send it.
+        self.track = (self._recorder.track if telemetry and url is not None  # type: ignore[method-assign]
+                      else _ignore)
+        self._telemetry = (app_name, flush_interval, instance_id) if telemetry else None
+        self._reporter: Reporter | None = None
 
     @classmethod
     def from_snapshot(cls, path: str | os.PathLike[str], *,
@@ -199,6 +216,16 @@ class Registry:
         version, _ = resolve_version(self._unleash, self.env, name, ctx)
         return state.bundle_of(name, version) or state.resolve(name, key, context)
 
+    def track(self, bundle: ResolvedBundle, latency: float | None = None,
+              input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0,
+              error: str | None = None, feedback: int = 0, output: object = None,
+              tool_calls: object = None) -> None:
+        """Record one LLM call made with ``bundle``: never blocks, does no I/O, never
+        raises (see :meth:`promptctl.telemetry.recorder.Recorder.track`; this method is
+        replaced by that one on each instance)."""
+        self._recorder.track(bundle, latency, input_tokens, output_tokens, cost, error,
+                             feedback, output, tool_calls)
+
     def _set_state(self, state: State | None) -> None:
         """Hold ``state``; ``get`` then calls its ``resolve`` directly (an instance attribute
         shadowing the method above: one call less on the hot path, same answers)."""
@@ -248,6 +275,13 @@ class Registry:
         self._thread = threading.Thread(target=self._follow, name=f"promptctl-registry-{self.env}",
                                         daemon=True)
         self._thread.start()
+        if self._telemetry is not None:
+            from promptctl.telemetry.reporter import Reporter
+
+            app, flush, instance = self._telemetry
+            self._reporter = Reporter(self, self._recorder, self._server, app=app,
+                                      flush_interval=flush, instance_id=instance)
+            self._reporter.start()
         return self
 
     def close(self) -> None:
@@ -262,6 +296,8 @@ class Registry:
             # socket down does, so the stream ends now rather than at the next keepalive.
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        if self._reporter is not None:
+            self._reporter.stop()  # sends what is left
         if self._thread is not None:
             self._thread.join(timeout=2)
             if self._persisting.is_set():  # the first large download is being written
@@ -313,6 +349,7 @@ class Registry:
             raise BackendUnavailable(f"{exc.message}, and there is no fallback snapshot"
                                      ) from None
         _log().warning("%s; starting from %s", exc.message, self.fallback_path)
+        self.source = "fallback"
         state = self._files.load(self._open_store())
         if state.env != self.env:
             raise BackendUnavailable(
@@ -500,6 +537,8 @@ class Registry:
                 _log().debug("event stream interrupted: %s", exc)
             if self._stop.is_set():
                 return
+            if self.source == "stream":
+                self.source = "poll"
             self._refresh(server)  # poll while the stream is down
             if streamed:
                 backoff = 0.1
@@ -524,6 +563,7 @@ class Registry:
                 return None  # no event stream here: poll only
             if response.status != 200:
                 raise error_from_body(response.status, response.read(), response.reason)
+            self.source = "stream"
             if self._legacy:
                 self._refresh(server)  # catch up on anything missed while disconnected
             for event, data in _events(_lines(response)):
@@ -553,6 +593,10 @@ class Registry:
             except PromptctlError as exc:
                 _log().debug("cannot apply change %d: %s", announced, exc.message)
         self._refresh(server, announced)
+
+
+def _ignore(*_: object, **__: object) -> None:
+    """``track()`` of a registry that reports nothing (offline, or ``telemetry=False``)."""
 
 
 def _not_started() -> UsageError:

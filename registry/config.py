@@ -37,7 +37,7 @@ MEMORY_DB_URL = "sqlite://"
 database that vanishes with the process, so reading never creates a file."""
 
 TOP_LEVEL_KEYS = ("registry_dir", "db", "url", "token", "flags", "environments", "review",
-                  "unleash", "limits")
+                  "unleash", "limits", "plans")
 ENVIRONMENT_KEYS = ("require_eval",)
 REVIEW_KEYS = ("token_growth_percent", "token_growth_min_tokens")
 UNLEASH_KEYS = ("url", "admin_token")
@@ -130,7 +130,8 @@ def load_settings(start: Path | None = None, *, read_only: bool = False,
               for key in SCALAR_KEYS}
     environments = check.environments(file_values.get("environments"))
     extra = dict(file_values)
-    for name, table_check in (("review", check.review), ("unleash", check.unleash)):
+    for name, table_check in (("review", check.review), ("unleash", check.unleash),
+                              ("plans", check.plans)):
         if name in extra:
             extra[name] = table_check(extra[name])
     check.unleash_environment()
@@ -349,6 +350,21 @@ class _Checker:
         checks: dict[str, Problem] = {"url": http_url_problem, "admin_token": _secret}
         return {key: value for key, value in table.items()
                 if key in checks and self._ok(f"{CONFIG_FILE}: unleash.{key}", checks[key], value)}
+
+    def plans(self, raw: object) -> dict[str, Any]:
+        """``[plans.NAME]``: rollout plans (:mod:`promptctl.plans`); invalid ones are left out."""
+        from promptctl.plans import plan_problems
+
+        table = self._table("plans", raw, "[plans.careful]")
+        if table is None:
+            return {}
+        valid = {}
+        for name, plan in table.items():
+            problems = plan_problems(name, plan)
+            self.problems.extend(f"{CONFIG_FILE}: {p}" for p in problems)
+            if not problems:
+                valid[name] = plan
+        return valid
 
     def unleash_environment(self) -> None:
         for name, check in (("PROMPTCTL_UNLEASH_URL", http_url_problem),

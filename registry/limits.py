@@ -70,6 +70,17 @@ class Limits:
     server_bundle_cache_bytes: int = 32 * 1024 * 1024
     """Bundle bytes the server keeps in memory (least recently used first out), in front
     of its on-disk bundle pack (``promptctl.api.states``); releases never change."""
+    # outcome telemetry and the fleet (guarded rollouts)
+    max_outcome_windows: int = 200
+    """Most windows one ``POST /v1/envs/{env}/outcomes`` may carry (the SDK sends 100)."""
+    max_calls_per_window: int = 10_000_000
+    """Most calls one instance may report for one window of one prompt version."""
+    fleet_ttl_seconds: float = 30.0
+    """An SDK instance not heard from for this long is no longer live (fleet, ``--wait``)."""
+    outcome_retention_seconds: float = 7 * 86400.0
+    """How long outcome windows are kept, and how old a reported window may be."""
+    plan_evaluate_seconds: float = 10.0
+    """How often ``promptctl serve`` evaluates the running rollout plans' guards."""
     # review reports
     max_comment_chars: int = 65_000
     """Default budget of ``diff --format markdown`` (UTF-16 units; GitHub takes 65,536)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptctl.actors import current_actor
 from promptctl.config import Settings
 from promptctl.errors import ConflictError, NotFoundError, UsageError
 from promptctl.flags.base import FlagBackend
+from promptctl.limits import DEFAULT_LIMITS, Limits
 from promptctl.rollout import Rollouts
 from promptctl.rollout_state import Change, RolloutState, as_utc
 from promptctl.service import (
@@ -29,6 +30,11 @@ from promptctl.service import (
 )
 from promptctl.store import Store, on_duplicate
 
+if TYPE_CHECKING:
+    from promptctl.guard_types import FleetEntry, PlanStatus
+    from promptctl.guarded import GuardedRollouts
+    from promptctl.plans import PlanSpec
+
 
 class LocalService:
     """Rollout state, environments, evals and tokens in ``rollouts.store``.
@@ -40,11 +46,13 @@ class LocalService:
     """
 
     def __init__(self, rollouts: Rollouts, *, acting_in: Path | None = None,
-                 make_backend: Callable[[], FlagBackend | None] | None = None) -> None:
+                 make_backend: Callable[[], FlagBackend | None] | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self.rollouts = rollouts
         self.store = rollouts.store
         self.acting_in = acting_in
         self._make_backend = make_backend
+        self.limits = limits
 
     @classmethod
     def open(cls, settings: Settings, *, store: Store | None = None) -> LocalService:
@@ -53,7 +61,7 @@ class LocalService:
 
         rollouts = Rollouts(store or Store.open(settings.db_url), settings.environments)
         return cls(rollouts, acting_in=settings.root,
-                   make_backend=lambda: make_backend(settings))
+                   make_backend=lambda: make_backend(settings), limits=settings.limits)
 
     # -- rollout ----------------------------------------------------------------------------
 
@@ -177,6 +185,29 @@ class LocalService:
 
         with self.store.session() as session:
             return released_bundle(session, prompt, version).to_dict()
+
+    # --- guarded rollouts ---
+
+    def fleet(self, env: str | None = None) -> list[FleetEntry]:
+        return self._guarded().fleet(env)
+
+    def start_plan(self, env: str, prompt: str, version: str, spec: PlanSpec, *,
+                   reason: str | None = None, actor: str | None = None) -> PlanStatus:
+        self._publishing()  # the flag backend gets the plan's first step too
+        return self._guarded().start_plan(env, prompt, version, spec, reason=reason,
+                                          actor=self._actor(actor))
+
+    def plans(self, env: str | None = None) -> list[PlanStatus]:
+        return self._guarded().plans(env)
+
+    def control_plan(self, env: str, prompt: str, action: str, *,
+                     actor: str | None = None) -> PlanStatus:
+        return self._guarded().control(env, prompt, action, actor=self._actor(actor))
+
+    def _guarded(self) -> GuardedRollouts:
+        from promptctl.guarded import GuardedRollouts
+
+        return GuardedRollouts(self.rollouts, self.limits)
 
     # -- internals --------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ from urllib.parse import quote
 
 from promptctl.actors import current_actor
 from promptctl.errors import AuthError, BackendUnavailable, PromptctlError, UsageError
+from promptctl.guard_types import FleetEntry, PlanStatus
 from promptctl.http_transport import HttpTransport
+from promptctl.plans import PlanSpec
 from promptctl.rollout_state import Change, RolloutState
 from promptctl.service import (
     CreatedToken,
@@ -132,6 +134,29 @@ class RemoteService:
     def released_bundle(self, prompt: str, version: str) -> dict[str, Any]:
         path = f"/v1/evals/bundles/{quote(prompt, safe='')}/{quote(version, safe='')}"
         return dict(self._call("GET", path))
+
+    # --- guarded rollouts ---
+
+    def fleet(self, env: str | None = None) -> list[FleetEntry]:
+        params = {"env": env} if env else {}
+        return [FleetEntry.from_dict(e) for e in self._call("GET", "/v1/fleet", params=params)]
+
+    def start_plan(self, env: str, prompt: str, version: str, spec: PlanSpec, *,
+                   reason: str | None = None, actor: str | None = None) -> PlanStatus:
+        body = {"version": version, "plan": spec.to_dict(), "reason": reason,
+                "actor": self._actor(actor)}
+        return PlanStatus.from_dict(self._call("POST", _prompt_path(env, prompt, "plan"), body))
+
+    def plans(self, env: str | None = None) -> list[PlanStatus]:
+        params = {"env": env} if env else {}
+        return [PlanStatus.from_dict(p) for p in self._call("GET", "/v1/plans", params=params)]
+
+    def control_plan(self, env: str, prompt: str, action: str, *,
+                     actor: str | None = None) -> PlanStatus:
+        if action not in ("pause", "resume", "abort"):
+            raise UsageError(f"plan action must be pause, resume or abort, got {action!r}")
+        path = _prompt_path(env, prompt, f"plan/{action}")
+        return PlanStatus.from_dict(self._call("POST", path, {"actor": self._actor(actor)}))
 
     # -- internals --------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from promptctl.errors import UsageError
+from promptctl.guard_types import FleetEntry, PlanStatus
+from promptctl.plans import PlanSpec
 from promptctl.rollout_state import Change, RolloutState, as_utc
 
 __all__ = ["Change", "CreatedToken", "EvalResult", "EvalRunInfo", "RegistryService",
@@ -234,6 +236,25 @@ class RegistryService(Protocol):
 
     def released_bundle(self, prompt: str, version: str) -> dict[str, Any]:
         """The released bundle of ``prompt@version`` (``Bundle.to_dict``), to evaluate."""
+
+    # --- guarded rollouts ---
+
+    def fleet(self, env: str | None = None) -> list[FleetEntry]:
+        """The SDK instances seen lately (of ``env`` only, if given), each with its lag."""
+        ...
+
+    def start_plan(self, env: str, prompt: str, version: str, spec: PlanSpec, *,
+                   reason: str | None = None, actor: str | None = None) -> PlanStatus:
+        """Promote ``version`` to the plan's first step; the evaluator does the rest."""
+        ...
+
+    def plans(self, env: str | None = None) -> list[PlanStatus]:
+        """Each prompt's latest plan (of ``env`` only, if given), with its last figures."""
+        ...
+
+    def control_plan(self, env: str, prompt: str, action: str, *,
+                     actor: str | None = None) -> PlanStatus:
+        """``pause``, ``resume`` or ``abort`` the running plan of ``prompt`` in ``env``."""
         ...
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from promptctl.api.auth import Authenticator
 from promptctl.api.eval_routes import router as eval_router
 from promptctl.api.feed import ChangeFeed, LocalChangeFeed
+from promptctl.api.guards import install_guards
 from promptctl.api.middleware import MAX_BODY_BYTES, Metrics, ObservabilityMiddleware
 from promptctl.api.ofrep_routes import router as ofrep_router
 from promptctl.api.routes import router
@@ -56,16 +57,18 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     rollouts = Rollouts(store, settings.environments, backend=make_backend(settings),
                         on_change=lambda change: feed.publish(change.env, change.id))
     state = ApiState(settings=settings, store=store, rollouts=rollouts,
-                     service=LocalService(rollouts), feed=feed,
+                     service=LocalService(rollouts, limits=limits), feed=feed,
                      snapshots=SnapshotCache(store, limits), authenticate=Authenticator(store),
                      metrics=Metrics(), keepalive=keepalive)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await feed.start()
+        guards.start()  # the plan evaluator (guarded rollouts)
         try:
             yield
         finally:
+            guards.stop()
             await feed.stop()
 
     app = FastAPI(title="promptctl", version="1", lifespan=lifespan,
@@ -77,6 +80,7 @@ def create_app(settings: Settings, *, store: Store | None = None, feed: ChangeFe
     app.include_router(ofrep_router)
     app.include_router(eval_router)
     app.include_router(ui_router)
+    guards = install_guards(app, state)
     app.add_middleware(ObservabilityMiddleware, metrics=state.metrics, max_body=max_body,
                        body_timeout=limits.body_timeout_seconds)
     return app

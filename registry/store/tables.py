@@ -185,3 +185,94 @@ class EvalCaseRecord(SQLModel, table=True):
     output_tokens: int | None = None
     cost: float | None = None
     data: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+
+
+
+# -- guarded rollouts (revision 0006_guards) ----------------------------------------------------
+
+
+class OutcomeWindow(SQLModel, table=True):
+    """One SDK instance's outcome aggregate of one (prompt, version, variant) over one fixed
+    time window: counts and sums only, so windows add up across time and instances.
+
+    Unique per (env, instance, prompt, version, variant, start): a window sent again (its
+    first report's answer was lost) is stored once."""
+
+    __tablename__ = "outcome_windows"
+    __table_args__ = (UniqueConstraint("env", "instance_id", "prompt", "version", "variant",
+                                       "start", name="uq_outcome_window"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64)
+    prompt: str = Field(max_length=64)
+    version: str = Field(max_length=128)
+    variant: str = Field(max_length=16)
+    instance_id: str = Field(max_length=64)
+    start: float = Field(index=True)  # epoch seconds
+    seconds: float
+    calls: int
+    errors: int
+    error_kinds: str = Field(sa_column=Column(Text, nullable=False))  # JSON {kind: count}
+    latency_count: int
+    latency_sum: float
+    latency_buckets: str = Field(sa_column=Column(Text, nullable=False))  # JSON {index: count}
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    feedback_up: int
+    feedback_down: int
+    schema_checked: int
+    schema_valid: int
+    tool_checked: int
+    tool_valid: int
+    received_at: datetime = now_column()
+
+
+class FleetInstance(SQLModel, table=True):
+    """An SDK instance as it last reported itself: what it serves and since when."""
+
+    __tablename__ = "fleet_instances"
+    __table_args__ = (UniqueConstraint("env", "instance_id", name="uq_fleet_instance"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64, index=True)
+    instance_id: str = Field(max_length=64)
+    app: str = Field(max_length=128)
+    sdk_version: str = Field(max_length=64)
+    host: str = Field(max_length=128)
+    change_id: int
+    source: str = Field(max_length=16)
+    swapped_at: float  # epoch seconds, as the instance saw it
+    started_at: float
+    last_seen: float = Field(index=True)  # epoch seconds, the server's clock
+    dropped: str = Field(sa_column=Column(Text, nullable=False))  # JSON counters
+
+
+class PlanRecord(SQLModel, table=True):
+    """A rollout plan in progress (or finished) for one (env, prompt): state, not a process.
+
+    ``spec`` is the plan as it was started (JSON), so a restart or another replica evaluates
+    exactly what was promoted. ``version`` is an optimistic lock like ``rollouts.version``."""
+
+    __tablename__ = "rollout_plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    env: str = Field(max_length=64, index=True)
+    prompt: str = Field(max_length=64, index=True)
+    plan: str = Field(max_length=64)
+    canary: str = Field(max_length=128)
+    stable: str = Field(max_length=128)
+    spec: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16, index=True)  # running|paused|completed|rolled_back|aborted
+    step: int = 0
+    step_started_at: float  # epoch seconds
+    paused_at: float | None = None
+    figures: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # last evaluation
+    decision: str = Field(default="", sa_column=Column(Text, nullable=False))
+    evaluated_at: float | None = None
+    evaluated_by: str = Field(default="", max_length=128)
+    evaluations: int = 0
+    actor: str = Field(max_length=256)
+    version: int = 1
+    created_at: datetime = now_column()
+    updated_at: datetime = now_column()
