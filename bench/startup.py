@@ -45,7 +45,10 @@ class Case:
     def run(self) -> None:
         if self.before is not None:
             self.before()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTCTL_")}
+        # PYTHONDONTWRITEBYTECODE (set in some shells and CI jobs) would have every run
+        # compile promptctl's own sources again: an installed promptctl has its .pyc files.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("PROMPTCTL_") and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(self.env)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()

@@ -4,7 +4,6 @@ serve what, and blocking until every live one applied a change."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -14,11 +13,6 @@ from promptctl.cli.output import console, emit, handled, table
 if TYPE_CHECKING:
     from promptctl.guard_types import FleetEntry, WaitResult
     from promptctl.service import RegistryService
-
-DEFAULT_WAIT = 30.0
-WAIT_HELP = "Block until every live SDK instance applied the change (at most SECONDS, 30 " \
-            "when none is given); exit 5 naming the lagging instances on timeout."
-
 
 def register(app: typer.Typer) -> None:
     app.command()(fleet)
@@ -31,26 +25,6 @@ def guard_service(ctx: typer.Context) -> RegistryService:
     from promptctl.service_factory import service_for
 
     return service_for(workspace(ctx).settings)
-
-
-def expand_wait(args: Sequence[str]) -> list[str]:
-    """``--wait`` with no number after it means ``--wait 30``: Click options cannot take an
-    optional value, so the default is written in before parsing."""
-    out = list(args)
-    for index, arg in enumerate(out):
-        if arg == "--wait":
-            following = out[index + 1] if index + 1 < len(out) else None
-            if following is None or not _is_number(following):
-                out.insert(index + 1, str(DEFAULT_WAIT))
-    return out
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def fleet(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from promptctl.cli.choices import LogLevel
-from promptctl.cli.context import workspace
-from promptctl.cli.fleet_cmds import WAIT_HELP
+from promptctl.cli.context import gc_paused, workspace
 from promptctl.cli.output import console, emit, escape, handled, table
+from promptctl.cli.wait_option import WAIT_HELP
 
 if TYPE_CHECKING:
     from promptctl.rollout_state import Change, RolloutState
@@ -48,9 +48,10 @@ def register(app: typer.Typer) -> None:
 def service(ctx: typer.Context) -> RegistryService:
     """The application layer for this command: the server at ``PROMPTCTL_URL`` when one is
     set (never the local database then), else the local store."""
-    from promptctl.service_factory import service_for
+    with gc_paused():  # the store's imports (SQLAlchemy) and its opening
+        from promptctl.service_factory import service_for
 
-    return service_for(workspace(ctx).settings)
+        return service_for(workspace(ctx).settings)
 
 
 # -- commands -------------------------------------------------------------------------------

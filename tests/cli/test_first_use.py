@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,13 +68,12 @@ def leaf_commands() -> dict[str, object]:
 
     found: dict[str, object] = {}
 
-    def walk(command: object, prefix: str) -> None:
-        children = getattr(command, "commands", None)
-        if children is None:
+    def walk(command: Any, prefix: str) -> None:
+        if not hasattr(command, "list_commands"):
             found[prefix] = command
             return
-        for name, child in children.items():
-            walk(child, f"{prefix} {name}".strip())
+        for name in command.list_commands(None):  # the top level loads each on demand
+            walk(command.get_command(None, name), f"{prefix} {name}".strip())
 
     walk(typer.main.get_command(app), "")
     return found

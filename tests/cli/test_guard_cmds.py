@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from promptctl.cli.fleet_cmds import expand_wait
+from promptctl.cli.wait_option import expand_wait
 from tests.conftest import Cli
 from tests.guard_fixtures import released_repo
 

@@ -1,6 +1,7 @@
 """The CLI starts light: ``promptctl --help`` loads Typer and promptctl's own light modules,
 a rollback through the API loads none of the database, git or template stack, and
-promote/rollback/status against the database load SQLAlchemy Core and nothing heavier. Each
+promote/rollback/status against the database load SQLAlchemy Core and nothing heavier; none
+of them imports another command's module (``--help`` imports none). Each
 check runs the real entry point in a fresh interpreter and reads its ``sys.modules`` at
 exit, so what the test process imported does not count. (Timings: ``bench/startup.py``.)"""
 
@@ -13,6 +14,7 @@ import sys
 
 import pytest
 
+from promptctl.cli.app import COMMANDS
 from tests.conftest import Cli
 from tests.rollout_fixtures import Server
 
@@ -30,6 +32,12 @@ NOT_FOR_API_ROLLBACK = ("sqlalchemy", "sqlmodel", "alembic", "git", "jinja2", "j
 NOT_FOR_DB_ROLLOUT = ("sqlmodel", "sqlalchemy.orm", "alembic", "mako", "git", "jinja2",
                       "jsonschema", "detect_secrets", "fastapi", "uvicorn", "httpx", "pydantic",
                       "yaml")
+
+# The command modules a promote, rollback or status never imports: the top-level group
+# builds only the command being run (promptctl.cli.app.COMMANDS), and `--help` none at all.
+OTHER_COMMAND_MODULES = tuple(sorted(
+    f"promptctl.cli.{module}" for module, _ in COMMANDS.values() if module != "rollout_cmds"))
+ALL_COMMAND_MODULES = (*OTHER_COMMAND_MODULES, "promptctl.cli.rollout_cmds")
 
 RUN_MAIN_AND_REPORT = """
 import atexit, json, sys
@@ -59,6 +67,9 @@ def test_help_loads_no_heavy_dependency(args: tuple[str, ...]) -> None:
     result, loaded = modules_after(*args)
     assert result.returncode == 0, result.stderr
     assert loaded.isdisjoint(NOT_FOR_HELP), sorted(loaded & set(NOT_FOR_HELP))
+    own = f"promptctl.cli.{COMMANDS[args[0]][0]}" if args[0] in COMMANDS else None
+    others = {*ALL_COMMAND_MODULES} - {own}  # `--help` alone imports no command module
+    assert loaded.isdisjoint(others), sorted(loaded & others)
 
 
 @pytest.mark.slow
@@ -73,6 +84,7 @@ def test_a_rollback_through_the_api_loads_no_database_git_or_templates(server: S
     assert result.returncode == 0, result.stderr
     assert "rolled back support in production" in result.stdout
     assert loaded.isdisjoint(NOT_FOR_API_ROLLBACK), sorted(loaded & set(NOT_FOR_API_ROLLBACK))
+    assert loaded.isdisjoint(OTHER_COMMAND_MODULES), sorted(loaded & set(OTHER_COMMAND_MODULES))
 
 
 @pytest.mark.slow
@@ -88,7 +100,8 @@ def test_promote_rollback_and_status_against_the_database_load_sqlalchemy_core_o
         assert result.returncode == 0, result.stderr
         assert "sqlalchemy" in loaded, args  # it did use the database
         # a status prints a table (Rich); a promote or rollback prints one plain line
-        heavy = sorted(loaded & {*NOT_FOR_DB_ROLLOUT, *(("rich",) if args[0] != "status" else ())})
+        heavy = sorted(loaded & {*NOT_FOR_DB_ROLLOUT, *(("rich",) if args[0] != "status" else ()),
+                                 *OTHER_COMMAND_MODULES})
         assert not heavy, (args, heavy)
         said[args[0]] = result.stdout
     assert "rolled back support in production: 1.0.0 + 1.1.0 @ 10% -> 1.0.0" in said["rollback"]
