@@ -72,11 +72,11 @@ def promote(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Serve VERSION of NAME to PERCENT of keys in ENV (100: to everyone)."""
-    from promptctl.cli import fleet_cmds, plan_cmds
-
     with handled(as_json):
         svc = service(ctx)
         if plan is not None:
+            from promptctl.cli import plan_cmds  # only then: a plain promote starts fast
+
             started = plan_cmds.start(ctx, svc, env, name, version, plan, reason)
             emit(started.to_dict(), as_json,
                  lambda: console.print(plan_cmds.describe_start(started)))
@@ -84,6 +84,8 @@ def promote(
         change = svc.promote(env, name, version, percent=percent, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
         if wait is not None:
+            from promptctl.cli import fleet_cmds
+
             fleet_cmds.report_wait(fleet_cmds.wait_for(svc, env, change.id, wait),
                                    f"{name} {version}")
 
@@ -97,13 +99,13 @@ def rollback(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Clear NAME's canary in ENV, or restore its previous stable version."""
-    from promptctl.cli import fleet_cmds
-
     with handled(as_json):
         svc = service(ctx)
         change = svc.rollback(env, name, reason=reason)
         emit(change.to_dict(), as_json, lambda: console.print(describe_change(change)))
         if wait is not None:
+            from promptctl.cli import fleet_cmds  # only then: a plain rollback starts fast
+
             stable = change.after.get("stable")
             fleet_cmds.report_wait(fleet_cmds.wait_for(svc, env, change.id, wait),
                                    f"{name} {stable}")
@@ -115,12 +117,12 @@ def status(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Every prompt's stable version, canary and percent, per environment."""
-    from promptctl.cli import plan_cmds
+    from promptctl.cli import plan_output
 
     with handled(as_json):
         svc = service(ctx)
         states: list[RolloutState] = svc.status(env)
-        plans = plan_cmds.plans_by_prompt(svc, env)
+        plans = plan_output.plans_by_prompt(svc, env)
 
         def human() -> None:
             if not states:
@@ -131,9 +133,9 @@ def status(
                 t.add_row(s.env, s.prompt, s.stable or "-", s.canary or "-",
                           f"{s.percent}%" if s.canary else "-", s.stickiness)
             console.print(t)
-            plan_cmds.print_plans(list(plans.values()), quiet=True)
+            plan_output.print_plans(list(plans.values()), quiet=True)
 
-        emit([s.to_dict() | plan_cmds.plan_field(plans, s.env, s.prompt) for s in states],
+        emit([s.to_dict() | plan_output.plan_field(plans, s.env, s.prompt) for s in states],
              as_json, human)
 
 

@@ -198,6 +198,13 @@ class LocalService:
                                           actor=self._actor(actor))
 
     def plans(self, env: str | None = None) -> list[PlanStatus]:
+        from promptctl.store import rollouts as rows
+
+        with self.store.connect() as conn:
+            if not rows.any_plans(conn, env):  # the common case, without the plan models
+                if env is not None:
+                    self.rollouts.require_environment(env)
+                return []
         return self._guarded().plans(env)
 
     def control_plan(self, env: str, prompt: str, action: str, *,

@@ -65,7 +65,8 @@ EVALS = table(
     column("fingerprint", String))
 RELEASES = table("releases", column("id", Integer), column("kind", String),
                  column("name", String), column("version", String))
-LIGHT_TABLES = (ENVIRONMENTS, ROLLOUTS, EVENTS, EVALS, RELEASES)
+PLANS = table("rollout_plans", column("id", Integer), column("env", String))
+LIGHT_TABLES = (ENVIRONMENTS, ROLLOUTS, EVENTS, EVALS, RELEASES, PLANS)
 
 
 # -- environments -------------------------------------------------------------------------------
@@ -199,3 +200,15 @@ def released_names(conn: Connection, kind: str) -> list[str]:
     """The names of ``kind`` with at least one release, sorted (no content read)."""
     stmt = select(RELEASES.c.name).where(RELEASES.c.kind == kind).distinct()
     return sorted(str(name) for name in conn.execute(stmt).scalars())
+
+
+# -- rollout plans (only whether there are any: ``status`` shows them when there are) ---------
+
+
+def any_plans(conn: Connection, env: str | None = None) -> bool:
+    """Whether any rollout plan was ever started (in ``env``): a plain ``status`` then skips
+    the plan code and its models."""
+    stmt = select(PLANS.c.id)
+    if env is not None:
+        stmt = stmt.where(PLANS.c.env == env)
+    return conn.execute(stmt.limit(1)).first() is not None
