@@ -33,6 +33,7 @@ from promptctl.store import Store, on_duplicate
 if TYPE_CHECKING:
     from promptctl.guard_types import FleetEntry, PlanStatus
     from promptctl.guarded import GuardedRollouts
+    from promptctl.outcome_series import SeriesPoint
     from promptctl.plans import PlanSpec
 
 
@@ -210,6 +211,15 @@ class LocalService:
     def control_plan(self, env: str, prompt: str, action: str, *,
                      actor: str | None = None) -> PlanStatus:
         return self._guarded().control(env, prompt, action, actor=self._actor(actor))
+
+    def outcome_series(self, env: str, prompt: str, versions: dict[str, str], *,
+                       since: float, bucket_seconds: float) -> list[SeriesPoint]:
+        """Outcome figures per time bucket, per variant (the dashboard's charts; local
+        only: the server draws them itself)."""
+        from promptctl.outcome_series import outcome_series
+
+        return outcome_series(self.store, env, prompt, versions, since=since,
+                              bucket_seconds=bucket_seconds)
 
     def _guarded(self) -> GuardedRollouts:
         from promptctl.guarded import GuardedRollouts

@@ -7,6 +7,7 @@ these pin the HTTP details: cookies, headers, status codes and what was written.
 from __future__ import annotations
 
 import re
+import time
 
 from fastapi.testclient import TestClient
 
@@ -145,7 +146,7 @@ def test_a_deployer_rolls_back_and_promotes_audited_like_the_api(api: Api) -> No
     assert (state["canary"], state["percent"]) == ("1.2.0", 25)
     nothing = client.post("/ui/envs/staging/prompts/support/pause",
                           data={"csrf": csrf_of(confirm)}, headers=ORIGIN)
-    assert nothing.status_code == 404 and "has no rollout plan" in nothing.text
+    assert nothing.status_code == 404 and "has no running or paused plan" in nothing.text
 
 
 def test_refused_posts_change_nothing(api: Api) -> None:
@@ -195,3 +196,44 @@ def test_the_prompt_page_shows_eval_runs_bound_to_their_fingerprint_to_deployers
     reader = sign_in(api, "reader").get("/ui/prompts/support").text
     assert fingerprint[:12] not in reader
     assert "Eval results are shown to deployer tokens." in reader
+
+
+def test_plan_outcome_and_fleet_panels_show_what_the_sdks_reported(api: Api) -> None:
+    deployer = api.client("deployer")
+    deployer.post("/v1/envs/production/prompts/support/promote", json={"version": "1.0.0"})
+    plan = {"name": "careful", "steps": [10, 50, 100], "hold_seconds": 600,
+            "min_samples": 100, "guards": {"cost_per_call": 1.2}}
+    started = deployer.post("/v1/envs/production/prompts/support/plan",
+                            json={"version": "1.1.0", "plan": plan})
+    assert started.status_code == 201, started.text
+    change = deployer.get("/v1/envs/production/state").json()["change_id"]
+
+    def window(version: str, variant: str, cost: float) -> dict[str, object]:
+        return {"prompt": "support", "version": version, "variant": variant,
+                "start": float(int(time.time()) - 30), "calls": 200, "errors": {"timeout": 2},
+                "latency": {"count": 200, "sum": 100.0, "buckets": {"72": 200}},
+                "input_tokens": 40_000, "output_tokens": 10_000, "cost": 200 * cost,
+                "feedback": {"up": 0, "down": 0}, "schema": {"checked": 200, "valid": 198},
+                "tool_args": {"checked": 0, "valid": 0}}
+    report = {"instance": {"id": "i-1", "app": "web", "change_id": change,
+                           "source": "stream"},
+              "window_seconds": 10.0,
+              "windows": [window("1.1.0", "canary", 0.014), window("1.0.0", "stable", 0.01)]}
+    sent = api.client("reader").post("/v1/envs/production/outcomes", json=report)
+    assert sent.status_code == 202, sent.text
+
+    grid = sign_in(api, "deployer").get("/ui/").text
+    assert "step 1/3 · 10%" in grid
+    page = sign_in(api, "deployer").get("/ui/prompts/support").text
+    production = page.split('id="env-production"')[1].split("</section>")[0]
+    assert "Plan to 1.1.0: running, step 1 of 3" in production
+    assert "Pause plan" in production and "Abort plan" in production
+    assert "No outcome telemetry yet." not in production and "<svg" in production
+    assert "<strong>1 of 1</strong> instances on change" in production
+    paused = sign_in(api, "deployer")
+    confirm = paused.get("/ui/envs/production/prompts/support/pause").text
+    done = paused.post("/ui/envs/production/prompts/support/pause",
+                       data={"csrf": csrf_of(confirm), "reason": "look first"},
+                       headers=ORIGIN, follow_redirects=True)
+    assert done.status_code == 200, done.text
+    assert deployer.get("/v1/plans?env=production").json()[0]["status"] == "paused"
