@@ -157,17 +157,16 @@ class GuardedRollouts:
             "decision": json.dumps(decision.to_dict()), "evaluated_at": now,
             "evaluated_by": evaluator[:128], "evaluations": row.evaluations + 1}
         if decision.action in ("breach", "timeout"):
-            values |= {"status": "rolled_back",
-                       "pending": _intent("rollback", _audit_reason(spec, row, decision,
-                                                                   canary, stable))}
+            values |= {"pending": _intent("rollback", _audit_reason(spec, row, decision,
+                                                                   canary, stable),
+                                          then="rolled_back")}
         elif decision.action == "advance":
             nxt = row.step + 1
             percent = spec.steps[nxt]
             values |= {"step": nxt, "step_started_at": now, "pending": _intent(
                 "promote", f"plan {spec.name}: step {nxt + 1}/{len(spec.steps)} "
-                f"({percent}%): {decision.reason}", percent)}
-            if percent == 100:
-                values["status"] = "completed"
+                f"({percent}%): {decision.reason}", percent,
+                then="completed" if percent == 100 else None)}
         return self._write(row, values, decision.action)
 
     def _write(self, row: PlanRecord, values: dict[str, Any], action: str) -> str:
@@ -199,10 +198,13 @@ class GuardedRollouts:
                                       actor=GUARD_ACTOR)
             decision = json.loads(row.decision)
             decision.pop("pending", None)
+            done: dict[str, Any] = {"decision": json.dumps(decision)}
+            if intent.get("then"):  # the plan ends only once its last change is made
+                done["status"] = intent["then"]
             with self.store.write() as session:
                 fresh = plan_rows.plan_by_id(session, row.id or 0)
                 if fresh is not None and fresh.version == row.version:
-                    plan_rows.update_plan(session, fresh, {"decision": json.dumps(decision)})
+                    plan_rows.update_plan(session, fresh, done)
 
     # -- fleet --------------------------------------------------------------------------------
 
@@ -231,8 +233,11 @@ class GuardedRollouts:
             outcome_rows.prune_fleet(session, now - 100 * self.limits.fleet_ttl_seconds)
 
 
-def _intent(do: str, reason: str, percent: int | None = None) -> dict[str, Any]:
-    return {"do": do, "reason": reason[:2000], "percent": percent}
+def _intent(do: str, reason: str, percent: int | None = None, *,
+            then: str | None = None) -> dict[str, Any]:
+    """A rollout change decided and not made yet; ``then``: the plan's status once it is
+    made (``completed``, ``rolled_back``), so nobody sees a plan ended before its change."""
+    return {"do": do, "reason": reason[:2000], "percent": percent, "then": then}
 
 
 def _pending(row: PlanRecord) -> dict[str, Any] | None:

@@ -143,6 +143,27 @@ def test_a_decision_made_before_a_crash_is_carried_out_once_by_the_next_evaluato
     assert percents == [1, 10]
 
 
+def test_a_plan_is_not_shown_ended_before_its_last_change_is_made(store: Store,
+                                                                  env: str) -> None:
+    """Whoever reads "completed" (``status``, ``--wait`` scripts, the dashboard) can rely on
+    the version being stable already, even when the evaluator died in between."""
+    short = PlanSpec(name="short", steps=(50, 100), hold_seconds=10, min_samples=100,
+                     guards={"cost_per_call": 1.2})
+    t = GuardedRollouts(Rollouts(store)).start_plan(env, "support", "1.1.0", short,
+                                                    actor="ann").step_started_at
+    traffic(store, env, t + 0.5)
+    assert tick(CrashingAfterDeciding(Rollouts(store)), "r1", env, t + 11) == \
+        [f"{env}/support: advance"]
+    [plan] = [p for p in GuardedRollouts(Rollouts(store)).plans(env)]
+    state = Rollouts(store).state(env, "support")
+    assert state is not None and state.stable == "1.0.0" and plan.status == "running"
+    tick(GuardedRollouts(Rollouts(store)), "r2", env, t + 12)
+    [plan] = [p for p in GuardedRollouts(Rollouts(store)).plans(env)]
+    state = Rollouts(store).state(env, "support")
+    assert state is not None and state.stable == "1.1.0" and state.canary is None
+    assert plan.status == "completed"
+
+
 def test_pause_stops_the_clock_and_abort_leaves_the_rollout_as_it_is(store: Store,
                                                                      env: str) -> None:
     guarded = GuardedRollouts(Rollouts(store))
