@@ -89,12 +89,13 @@ def history(cli: Cli) -> list[Any]:
 
 
 def run_until_finished(server: Server, timeout: float) -> list[dict[str, Any]]:
-    """Poll the plan until it is no longer running; every evaluation seen, in order."""
+    """Poll the plan until it is no longer running; every evaluation seen (as last seen: a
+    plan ends only once the change its last evaluation decided is made), in order."""
     seen: dict[int, dict[str, Any]] = {}
 
     def finished() -> bool:
         [plan] = plans(server)
-        seen.setdefault(plan["evaluations"], plan)
+        seen[plan["evaluations"]] = plan  # the latest: a decision's change lands after it
         return plan["status"] not in ("running", "paused")
 
     until(finished, timeout, every=0.05)
