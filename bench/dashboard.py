@@ -30,11 +30,16 @@ import time
 from pathlib import Path
 
 import httpx
-from snapshot_scale import NOW, Server, example_contents, prompt_name, release_row
-from sqlalchemy import insert
+from snapshot_scale import (
+    NOW,
+    Server,
+    example_contents,
+    prompt_name,
+    release_row,
+    write_rows,
+)
 
 from promptctl.store import Store
-from promptctl.store.tables import ReleaseRecord, RolloutEvent, RolloutRecord
 
 ENVS = ("development", "staging", "production")
 
@@ -57,12 +62,7 @@ def build_registry(folder: Path, prompts: int) -> str:
                              "updated_at": NOW, **after})
             events.append({"env": env, "prompt": name, "action": "promote", "actor": "bench",
                            "before": "{}", "after": json.dumps(after), "created_at": NOW})
-    with store.write() as session:
-        for table, rows in ((ReleaseRecord, releases), (RolloutRecord, rollouts),
-                            (RolloutEvent, events)):
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(table), rows[start:start + 5000])
-    store.dispose()
+    write_rows(store, releases, rollouts, events)
     return url
 
 

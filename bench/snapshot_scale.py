@@ -103,13 +103,20 @@ def build_registry(folder: Path, prompts: int) -> str:
                          "updated_at": NOW, **after})
         events.append({"env": ENV, "prompt": name, "action": "promote", "actor": "bench",
                        "before": "{}", "after": json.dumps(after), "created_at": NOW})
+    write_rows(store, releases, rollouts, events)
+    return url
+
+
+def write_rows(store: Store, releases: list[dict[str, Any]], rollouts: list[dict[str, Any]],
+               events: list[dict[str, Any]]) -> None:
+    """Insert a synthetic registry's rows in batches (what release and promote would have
+    written), then close the store."""
     with store.write() as session:
         for table, rows in ((ReleaseRecord, releases), (RolloutRecord, rollouts),
                             (RolloutEvent, events)):
             for start in range(0, len(rows), 5000):
                 session.execute(insert(table), rows[start:start + 5000])
     store.dispose()
-    return url
 
 
 def add_release(url: str, i: int, version: str) -> None:
