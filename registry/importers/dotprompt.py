@@ -14,11 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import UsageError
 from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
 from promptctl.importers.frontmatter import split_front_matter
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, read_source, slug
+from promptctl.importers.plan import ImportPlan, read_source, slug, source_files
 from promptctl.importers.schemas import picoschema, variables_from_schema
 
 _MARKER = re.compile(r"\{\{\s*(?:role\s+[\"'](\w+)[\"']|(history))\s*\}\}")
@@ -31,9 +30,7 @@ _KNOWN = {"name", "variant", "model", "config", "input", "output", "metadata", "
 
 def plan_dotprompt(source: Path, plan: ImportPlan, into: str, model_ref: str | None,
                    version: str, fmt: str = "auto") -> ImportPlan:
-    files = sorted(p for p in source.rglob("*.prompt") if p.is_file() and not p.is_symlink())
-    if not files:
-        raise UsageError(f"no Dotprompt files (*.prompt) in {source}")
+    files = source_files(source, ".prompt", "Dotprompt")
     taken: set[str] = set()
     for path in files:
         rel = path.relative_to(source).as_posix()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import ConflictError, ValidationError
+from promptctl.errors import ConflictError, UsageError, ValidationError
 from promptctl.loader import Unreadable, load_directory, load_sources, read_file
 from promptctl.model import NAME_RE
 from promptctl.yaml_io import dump_content
@@ -33,6 +33,15 @@ def read_source(path: Path, where: str) -> bytes:
     except NotText as exc:
         raise ValidationError(f"{where}: {str(exc).removeprefix('file ')}") from None
     return data
+
+
+def source_files(source: Path, suffix: str, what: str) -> list[Path]:
+    """The regular files named ``*suffix`` below ``source``, sorted (symlinks are left out: an
+    import reads only what is really in the folder); none is a one-line error."""
+    files = sorted(p for p in source.rglob(f"*{suffix}") if p.is_file() and not p.is_symlink())
+    if not files:
+        raise UsageError(f"no {what} files (*{suffix}) in {source}")
+    return files
 
 
 def slug(text: str, taken: set[str] | None = None) -> str:

@@ -14,11 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptctl.errors import UsageError
 from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
 from promptctl.importers.frontmatter import split_front_matter
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, read_source, slug
+from promptctl.importers.plan import ImportPlan, read_source, slug, source_files
 from promptctl.importers.schemas import prompty_inputs
 
 _SECTION = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*(?:\r\n|\n|\r|$)",
@@ -29,9 +28,7 @@ _KNOWN = {"name", "description", "authors", "tags", "version", "model", "inputs"
 
 def plan_prompty(source: Path, plan: ImportPlan, into: str, model_ref: str | None,
                  version: str, fmt: str = "auto") -> ImportPlan:
-    files = sorted(p for p in source.rglob("*.prompty") if p.is_file() and not p.is_symlink())
-    if not files:
-        raise UsageError(f"no Prompty files (*.prompty) in {source}")
+    files = source_files(source, ".prompty", "Prompty")
     taken: set[str] = set()
     for path in files:
         rel = path.relative_to(source).as_posix()
