@@ -17,6 +17,7 @@ import uuid
 from typing import Any, Protocol
 
 from promptctl.telemetry.recorder import Recorder
+from promptctl.version import __version__
 
 WINDOWS_PER_REPORT = 100  # about 40 KB: under the server's 64 KB body limit
 TICK = 0.2  # seconds between drains of the call queue (and checks for a swap)
@@ -55,7 +56,7 @@ class Reporter:
         import socket
 
         self.instance["host"] = socket.gethostname()[:128]
-        self.instance["sdk_version"] = _sdk_version()
+        self.instance["sdk_version"] = __version__
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"promptctl-telemetry-{self.registry.env}")
         self._thread.start()
@@ -137,14 +138,3 @@ class Reporter:
             return None
         finally:
             conn.close()
-
-
-def _sdk_version() -> str:
-    """The installed promptctl's version (read from its metadata: importing ``promptctl``
-    from here would make the SDK's modules import each other)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("promptctl")[:64]
-    except PackageNotFoundError:
-        return "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 
 import httpx
@@ -53,6 +54,7 @@ def test_tracked_calls_reach_the_server_and_the_instance_shows_in_the_fleet(
         "Authorization": f"Bearer {server.tokens['deployer']}"}).json()
     [me] = [e for e in fleet if e["instance_id"] == "sdk-test-1"]
     assert me["app"] == "checkout" and me["source"] == "stream" and me["live"]
+    assert me["sdk_version"] == importlib.metadata.version("promptctl")
     assert me["change_id"] == reg.change_id and me["lag"] == 0
 
 
