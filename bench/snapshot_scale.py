@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -214,8 +215,7 @@ class Relay:
 # -- fresh processes ------------------------------------------------------------------------------
 
 CHILD = """
-import json, sys, time
-started = time.perf_counter()
+import json, sys
 from promptctl import Registry
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "files":
@@ -223,17 +223,32 @@ if mode == "files":
 else:
     reg = Registry(sys.argv[3], "production", sys.argv[4], fallback_path=path).start()
 bundle = reg.get("prompt-00000", key="user-1")
-usable = time.perf_counter() - started
-print(json.dumps({"usable_s": usable, "version": bundle.version}))
-reg.close()
+print(json.dumps({"version": bundle.version}), flush=True)  # usable: the parent notes when
+reg.close()  # waits for the files of a large first download to be written
 """
 
 
-def timed_process(*args: str) -> float:
-    """Wall seconds of a fresh interpreter until its Registry answered a get()."""
+def timed_process(*args: str) -> tuple[float, float]:
+    """Wall seconds from spawning a fresh interpreter until its Registry answered a get()
+    (the child's first line arrived), and until it exited (after ``close()``, which waits
+    for the background writing of a first download's files)."""
     started = time.perf_counter()
-    subprocess.run([PYTHON, "-c", CHILD, *args], check=True, capture_output=True, text=True)
-    return time.perf_counter() - started
+    child = subprocess.Popen([PYTHON, "-c", CHILD, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    usable = time.perf_counter() - started
+    _, err = child.communicate(timeout=300)
+    exited = time.perf_counter() - started
+    if child.returncode or not line:
+        raise RuntimeError(f"the SDK process failed: {err[-2000:]}")
+    return usable, exited
+
+
+def median_process(runs: int, args: Callable[[int], tuple[str, ...]]) -> tuple[float, float]:
+    """Median (usable, exited) of ``runs`` fresh processes, run ``r`` given ``args(r)``."""
+    times = [timed_process(*args(r)) for r in range(runs)]
+    return (statistics.median(t[0] for t in times), statistics.median(t[1] for t in times))
 
 
 RSS_CHILD = """
@@ -343,22 +358,18 @@ def run_size(prompts: int, runs: int) -> dict[str, Any]:
         out["json_loads_s"] = statistics.median(loads)
 
         # from the server, with no local files: the state and every bundle
-        froms = []
-        for r in range(runs):
-            path = folder / f"fresh-{r}" / "sdk.json"
-            froms.append(timed_process("server", str(path), server.url, server.reader))
-        out["from_server_s"] = statistics.median(froms)
-        out["server_rss"] = server.rss()  # after sending the state and every bundle 5 times
+        out["from_server_s"], out["from_server_exit_s"] = median_process(runs, lambda r: (
+            "server", str(folder / f"fresh-{r}" / "sdk.json"), server.url, server.reader))
+        out["server_rss"] = server.rss()  # after sending the state and every bundle `runs` times
         files = folder / "fresh-0" / "sdk.json"
         out["pack_bytes"] = files.with_name("sdk.json.pack").stat().st_size
         for r in range(1, runs):
             shutil.rmtree(folder / f"fresh-{r}")
         # a restart with the files while the server is up: state only, bundles checked
-        out["restart_s"] = statistics.median(
-            timed_process("server", str(files), server.url, server.reader) for _ in range(runs))
+        out["restart_s"], _ = median_process(
+            runs, lambda r: ("server", str(files), server.url, server.reader))
         # from local files only
-        out["from_files_s"] = statistics.median(
-            timed_process("files", str(files)) for _ in range(runs))
+        out["from_files_s"], _ = median_process(runs, lambda r: ("files", str(files)))
         out["python_s"] = statistics.median(_python_pass() for _ in range(runs))
 
         # first get() of a prompt, in process
@@ -444,8 +455,8 @@ def report(results: list[dict[str, Any]]) -> None:
     print(f"snapshot scale, {os.cpu_count()} CPUs; ratios are to a bare json.loads of the "
           "state document in the same run\n")
     print("| prompts | state JSON | json.loads (baseline) | bundle pack | server's first "
-          "build | from local files | from the server, no files | restart with files | "
-          "first `get()` adds (median, max) |")
+          "build | from local files | from the server, no files (exited) | restart with "
+          "files | first `get()` adds (median, max) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         base = r["json_loads_s"]
@@ -456,7 +467,8 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"| {r['prompts']:,} | {r['state_bytes'] / 1e6:.2f} MB | "
               f"{base * 1000:.1f} ms (1x) | {r['pack_bytes'] / 1e6:.1f} MB | "
               f"{r['server_build_s']:.1f} s | {cell(r['from_files_s'])} | "
-              f"{cell(r['from_server_s'])} | {cell(r['restart_s'])} | "
+              f"{cell(r['from_server_s'])} ({r['from_server_exit_s'] * 1000:.0f} ms) | "
+              f"{cell(r['restart_s'])} | "
               f"{r['first_get_s'] * 1e6:.0f} µs, {r['first_get_max_s'] * 1e6:.0f} µs "
               f"({r['first_get_s'] / base:.3f}x) |")
     print("\nServer RSS after it sent the state and every bundle to the fresh processes above: "
