@@ -5,17 +5,21 @@ audit event that last changed it. What changed since a change id is read from th
 table (an event per change, ids that only grow per environment; ``Rollouts`` writes the
 changes of one environment one at a time, see ``store.changes.lock_environment``). Bundles
 are assembled from the released content as stored (canonical JSON) without building model
-objects: a release is immutable and was validated when it was made, and this keeps a
-50,000-prompt environment's bundles a matter of seconds to build.
+objects: a release is immutable and was validated when it was made. Release rows are read
+by ``kind = ? AND name IN (...)``, the unique index's prefix (SQLite answered a row-value
+``IN`` of 300 keys ten times slower), and a bundle is spliced from the stored texts, not
+encoded again; together that builds a 50,000-prompt environment's 100,000 bundles in
+about 10 s instead of 37 (bench/README.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from promptctl.canonical import canonical_json
@@ -105,12 +109,22 @@ def changed_since(session: Session, env: str, since: int, cap: int
 def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
                  ) -> dict[tuple[str, str], bytes]:
     """The canonical JSON of each ``(prompt, version)``'s bundle: the bytes its
-    fingerprint is the SHA-256 of (the same document as ``Bundle.to_dict()``)."""
-    prompts = _contents(session, {("prompt", n, v) for n, v in keys})
+    fingerprint is the SHA-256 of (the same document as ``Bundle.to_dict()``).
+
+    Released content is stored as its canonical JSON, so a bundle without snippets is
+    spliced from the stored texts (:func:`spliced`) once each is shown to be canonical by
+    its own content hash; building and encoding the document again cost half of a
+    50,000-prompt state's build. Anything else is encoded from the parsed document.
+    """
+    rows = _rows(session, {("prompt", n, v) for n, v in keys})
+    prompts = {key: json.loads(text) for key, (text, _) in rows.items()}  # ~20 µs each
     refs: set[tuple[str, str, str]] = set()
     for content in prompts.values():
         refs |= set(_refs(content))
-    pinned = _contents(session, refs)
+    pinned_rows = _rows(session, refs)
+    pinned = {key: json.loads(text) for key, (text, _) in pinned_rows.items()}
+    exact = {key: text.encode() for key, (text, content_hash) in (rows | pinned_rows).items()
+             if _is_canonical(text, content_hash)}
     out = {}
     for (_, name, version), content in prompts.items():
         parts = {key: pinned.get(key) for key in _refs(content)}
@@ -119,22 +133,43 @@ def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
             raise NotFoundError(f"prompt {name}@{version} pins {', '.join(absent)}, "
                                 "which is not released")
         model = _ref(content["model"], "model")
+        tools = [_ref(t, "tool") for t in content.get("tools") or []]
         index = _ref(content["index"], "index") if content.get("index") else None
+        snippets = _snippets(session, name, version, content, rows[("prompt", name, version)][0])
+        used = [("prompt", name, version), model, *tools, *([index] if index else [])]
+        if not snippets and all(key in exact for key in used):
+            out[(name, version)] = spliced(exact[used[0]], exact[model],
+                                           [exact[t] for t in tools],
+                                           exact[index] if index else None)
+            continue
         doc: dict[str, Any] = {"prompt": content, "model": parts[model],
-               "tools": [parts[_ref(t, "tool")] for t in content.get("tools") or []],
-               "index": parts[index] if index else None}
-        snippets = _snippets(session, name, version, content)
+                               "tools": [parts[t] for t in tools],
+                               "index": parts[index] if index else None}
         if snippets:
             doc["snippets"] = snippets
         out[(name, version)] = canonical_json(doc)
     return out
 
 
-def _snippets(session: Session, name: str, version: str, content: dict[str, Any]
-              ) -> list[dict[str, Any]]:
+def spliced(prompt: bytes, model: bytes, tools: list[bytes], index: bytes | None) -> bytes:
+    """``canonical_json`` of a bundle without snippets, from its parts' canonical JSON:
+    the keys in sorted order and nothing between them, as ``sort_keys`` writes them."""
+    return (b'{"index":' + (index if index is not None else b"null") + b',"model":' + model +
+            b',"prompt":' + prompt + b',"tools":[' + b",".join(tools) + b"]}")
+
+
+def _is_canonical(text: str, content_hash: str) -> bool:
+    """Whether ``text`` is the canonical JSON its release's content hash names (release
+    stores exactly that; a row edited by hand is encoded again instead)."""
+    return hashlib.sha256(text.encode()).hexdigest() == content_hash
+
+
+def _snippets(session: Session, name: str, version: str, content: dict[str, Any],
+              text: str) -> list[dict[str, Any]]:
     """The released snippets a prompt includes, directly or through snippets, in the
-    order ``Bundle.to_dict()`` lists them (by ref)."""
-    if not content.get("snippets") and "include" not in json.dumps(content["template"]):
+    order ``Bundle.to_dict()`` lists them (by ref). ``text`` is the content as stored: a
+    prompt that never says "include" includes nothing."""
+    if not content.get("snippets") and "include" not in text:
         return []
     from promptctl.model import artifact_from_content
 
@@ -171,16 +206,23 @@ def _refs(content: dict[str, Any]) -> list[tuple[str, str, str]]:
 def _contents(session: Session, keys: set[tuple[str, str, str]]
               ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """The stored content of each released ``(kind, name, version)``; absent keys omitted."""
-    wanted = sorted(keys)
-    column = tuple_(ReleaseRecord.kind, ReleaseRecord.name, ReleaseRecord.version)
+    return {key: json.loads(text) for key, (text, _) in _rows(session, keys).items()}
+
+
+def _rows(session: Session, keys: set[tuple[str, str, str]]
+          ) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """``(content, content hash)`` as stored for each released ``(kind, name, version)``;
+    absent keys omitted."""
     stmt = select(ReleaseRecord.kind, ReleaseRecord.name, ReleaseRecord.version,
-                  ReleaseRecord.content)
+                  ReleaseRecord.content, ReleaseRecord.content_hash)  # type: ignore[call-overload]
+    names: dict[str, set[str]] = {}
+    for kind, name, _ in keys:
+        names.setdefault(kind, set()).add(name)
     rows: list[Any] = []
-    if len(wanted) > 20 * BATCH:  # most of the registry: one scan beats many lookups
-        kinds = sorted({k for k, _, _ in wanted})
-        rows = [r for r in session.exec(stmt.where(ReleaseRecord.kind.in_(kinds)))  # type: ignore[attr-defined]
-                if (r[0], r[1], r[2]) in keys]
-    else:
-        for start in range(0, len(wanted), BATCH):
-            rows += session.exec(stmt.where(column.in_(wanted[start:start + BATCH])))
-    return {(k, n, v): json.loads(c) for k, n, v, c in rows}
+    for kind, wanted in sorted(names.items()):  # by (kind, name): the unique index's prefix
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), BATCH):
+            batch = stmt.where(ReleaseRecord.kind == kind,
+                               ReleaseRecord.name.in_(ordered[start:start + BATCH]))  # type: ignore[attr-defined]
+            rows += (r for r in session.exec(batch) if (r[0], r[1], r[2]) in keys)
+    return {(k, n, v): (c, h) for k, n, v, c, h in rows}
