@@ -389,7 +389,6 @@ class Registry:
         fingerprint asked for are refused, and what is still missing is asked for again
         (briefly: a replica may not know a bundle yet that another one just announced)."""
         store = self._open_store()
-        self._fetched_since_retain += len(wanted)
         for delay in (0.0, *LAGGING_REPLICA_RETRIES):
             wanted = [fp for fp in wanted if not store.has(fp)]
             if not wanted:
@@ -429,12 +428,14 @@ class Registry:
         changes = delta["changes"]
         assert isinstance(changes, Mapping)
         needed = [fp for entry in changes.values() if entry for fp in served_fingerprints(entry)]
+        store = self._open_store()  # bundles new to it, counted towards the next retain()
+        self._fetched_since_retain += sum(1 for fp in set(needed) if not store.has(fp))
         brought = delta.get("bundles")
         if isinstance(brought, Mapping):  # checked like any other: hashed before use
             wanted = set(needed)
             for fp, bundle in brought.items():
                 with contextlib.suppress(TypeError, ValueError):
-                    self._open_store().add([canonical_json(bundle)], [fp] if fp in wanted else [])
+                    store.add([canonical_json(bundle)], [fp] if fp in wanted else [])
             delta = {k: v for k, v in delta.items() if k != "bundles"}
         self._fetch(server, needed)
         with self._swapped:

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
+from promptctl import client
 from promptctl.api import create_app
 from promptctl.client import Registry
 from promptctl.config import load_settings
@@ -178,3 +179,25 @@ def test_an_sdk_follows_many_changes_without_a_gap(app: App, tmp_path: Path) -> 
         assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["percent"] == 95)
         time.sleep(0.2)
         assert reg.snapshot.doc["prompts"]["support"]["canary"] == "1.2.0"
+
+
+def test_changes_that_bring_no_new_bundle_never_pass_over_the_whole_state(
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dropping the bundles no longer served reads every entry of the state, so it runs
+    once ``RETAIN_EVERY`` bundles new to the SDK have come in, never because a change
+    moved a percentage (at 10,000 prompts such a pass costs a hundred changes' CPU)."""
+    monkeypatch.setattr(client, "RETAIN_EVERY", 2)
+    with app.sdk(tmp_path / "sdk.json") as reg:
+        assert reg._store is not None
+        passes: list[int] = []
+        retain = reg._store.retain
+        monkeypatch.setattr(reg._store, "retain",
+                            lambda served: passes.append(len(served)) or retain(served))
+        for percent in (10, 20, 30, 40):  # 1.1.0's bundle is new, once
+            app.promote("1.1.0", percent)
+        assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["percent"] == 40)
+        assert passes == []
+        app.promote("1.2.0", 50)  # the second new bundle
+        assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["canary"] == "1.2.0")
+        assert wait_until(lambda: len(passes) == 1, 5)
+        assert passes == [2]  # what the state serves now: 1.0.0 and 1.2.0
