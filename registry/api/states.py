@@ -53,7 +53,7 @@ from promptctl.store.state_builder import (
 from promptctl.urls import sqlite_file
 
 REFRESH_INTERVAL = 0.05  # seconds between two catch-ups caused by unknown bundles
-BUILD_BATCH = 2000  # bundles computed per batch when a state is built (bench/README.md)
+BUILD_BATCH = 500  # bundles computed per batch when a state is built (bench/README.md)
 LOG_LIMIT = 100_000  # prompts changed since the build, remembered for deltas
 
 
