@@ -60,6 +60,7 @@ from promptctl.store.tables import ReleaseRecord, RolloutEvent, RolloutRecord
 PYTHON = sys.executable
 ENV = "production"
 USED = 1000  # prompts a process uses in the RSS measurement
+CHANGES = 5  # changes of each kind measured per size (the medians are reported)
 ROUND = 10_000  # get() calls per round of the get()-against-floor measurement
 NOW = datetime.now(UTC)
 
@@ -403,14 +404,22 @@ def run_size(prompts: int, runs: int) -> dict[str, Any]:
         probe.measure(  # warm-up, not reported: the first change after start
             lambda: server.post(f"/v1/envs/{ENV}/prompts/{prompt_name(1)}/promote",
                                 {"version": "1.1.0", "percent": 55}))
-        costs = {
-            "percent change": probe.measure(
-                lambda: server.post(f"{target}/promote", {"version": "1.1.0", "percent": 60})),
-            "rollback": probe.measure(lambda: server.post(f"{target}/rollback")),
-        }
-        add_release(url, prompts // 2, "1.2.0")
-        costs["new release promoted"] = probe.measure(
-            lambda: server.post(f"{target}/promote", {"version": "1.2.0", "percent": 10}))
+        samples: dict[str, list[tuple[int, float, float]]] = {
+            "percent change": [], "rollback": [], "new release promoted": []}
+        for i in range(CHANGES):
+            samples["percent change"].append(probe.measure(lambda i=i: server.post(
+                f"{target}/promote", {"version": "1.1.0", "percent": 60 + i})))
+        for i in range(CHANGES):  # a rollback ends the canary: bring it back first, unmeasured
+            if i:
+                probe.measure(lambda i=i: server.post(
+                    f"{target}/promote", {"version": "1.1.0", "percent": 70 + i}))
+            samples["rollback"].append(probe.measure(lambda: server.post(f"{target}/rollback")))
+        for i in range(CHANGES):
+            add_release(url, prompts // 2, f"1.{2 + i}.0")
+            samples["new release promoted"].append(probe.measure(lambda i=i: server.post(
+                f"{target}/promote", {"version": f"1.{2 + i}.0", "percent": 10})))
+        costs = {kind: tuple(statistics.median(column) for column in zip(*runs, strict=True))
+                 for kind, runs in samples.items()}
         probe.close()
         relay.close()
         out["change"] = costs
@@ -487,9 +496,10 @@ def report(results: list[dict[str, Any]]) -> None:
                       for r in results))
     print(f"\n(`python -c pass`: {statistics.median(r['python_s'] for r in results) * 1000:.0f}"
           " ms; the fresh-process figures include it and the SDK's import)\n")
-    print("One change to one prompt, per connected SDK: bytes on the wire both ways; CPU of "
-          "the SDK's thread that follows the server (and of the whole SDK process, which "
-          "includes this benchmark's own signalling), its ratio to the baseline:\n")
+    print(f"One change to one prompt, per connected SDK (medians of {CHANGES} changes of each "
+          "kind): bytes on the wire both ways; CPU of the SDK's thread that follows the "
+          "server (and of the whole SDK process, which includes this benchmark's own "
+          "signalling), its ratio to the baseline:\n")
     kinds = list(results[0]["change"])
     print("| prompts | " + " | ".join(kinds) + " |")
     print("| ---: |" + " ---: |" * len(kinds))
