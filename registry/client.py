@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from promptctl.bundle_fetch import fetch_batches
 from promptctl.bundle_store import DEFAULT_BUDGET_BYTES, BundleStore
 from promptctl.canonical import canonical_json  # imported here, not on the first change
 from promptctl.errors import BackendUnavailable, PromptctlError, UsageError, ValidationError
@@ -385,7 +386,7 @@ class Registry:
         return len(wanted)
 
     def _fetch(self, server: HttpTransport, wanted: list[str]) -> None:
-        """Fetch ``wanted`` in batches on one connection; bytes that do not hash to a
+        """Fetch ``wanted`` in batches (``bundle_fetch``); bytes that do not hash to a
         fingerprint asked for are refused, and what is still missing is asked for again
         (briefly: a replica may not know a bundle yet that another one just announced)."""
         store = self._open_store()
@@ -395,28 +396,32 @@ class Registry:
                 return
             if delay and self._stop.wait(delay):
                 break
-            conn = server.connection(server.timeout)
+            batches = [wanted[i:i + self._batch] for i in range(0, len(wanted), self._batch)]
             try:
-                for start in range(0, len(wanted), self._batch):
-                    batch = wanted[start:start + self._batch]
-                    try:
-                        _, body, _ = server.get(f"/v1/bundles?fp={','.join(batch)}", {}, conn)
-                    except ValidationError:
-                        if self._batch == 1:
-                            raise
-                        self._batch = max(1, self._batch // 2)  # a server with a lower limit
-                        raise BackendUnavailable("bundle batch too large; retrying") from None
+                for batch, body in fetch_batches(
+                        server, batches, lambda b, conn: self._get_bundles(server, b, conn),
+                        self._stop):
                     store.add(body.split(b"\n")[:-1], batch)
             except BackendUnavailable as exc:
                 _log().debug("bundle fetch failed: %s", exc.message)
-            finally:
-                conn.close()
         missing = [fp for fp in wanted if not store.has(fp)]
         if missing:
             refused = f" ({store.refused} refused: bytes not matching their fingerprint)" \
                 if store.refused else ""
             raise BackendUnavailable(f"{self.url} did not send {len(missing)} bundle(s) of "
                                      f"{self.env}, e.g. {missing[0][:12]}{refused}")
+
+    def _get_bundles(self, server: HttpTransport, batch: list[str],
+                     conn: http.client.HTTPConnection) -> bytes:
+        """One ``GET /v1/bundles`` of ``batch``; a server that refuses a batch this large
+        makes the next ones half the size."""
+        try:
+            return server.get(f"/v1/bundles?fp={','.join(batch)}", {}, conn)[1]
+        except ValidationError:
+            if self._batch == 1:
+                raise
+            self._batch = max(1, self._batch // 2)  # a server with a lower limit
+            raise BackendUnavailable("bundle batch too large; retrying") from None
 
     # -- changing -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
-from promptctl import client
+from promptctl import bundle_fetch, client
 from promptctl.api import create_app
 from promptctl.client import Registry
 from promptctl.config import load_settings
@@ -201,3 +201,20 @@ def test_changes_that_bring_no_new_bundle_never_pass_over_the_whole_state(
         assert first(reg, lambda r: r.snapshot.doc["prompts"]["support"]["canary"] == "1.2.0")
         assert wait_until(lambda: len(passes) == 1, 5)
         assert passes == [2]  # what the state serves now: 1.0.0 and 1.2.0
+
+
+def test_a_first_fetch_with_requests_in_flight_checks_every_bundle(
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first start with many bundle batches fetches them in a thread, a request ahead of
+    the hashing (``bundle_fetch``): one bundle per request here, as if there were thousands.
+    A damaged answer among them is refused and that bundle fetched again."""
+    monkeypatch.setattr(client, "BUNDLES_PER_REQUEST", 1)
+    monkeypatch.setattr(bundle_fetch, "CONNECTIONS", 1)  # two batches are "many"
+    app.promote("1.1.0", 50)
+    app.tamper.count = 1
+    before = app.requests("/v1/bundles")
+    with app.sdk(tmp_path / "sdk.json") as reg:
+        assert reg._store is not None and reg._store.refused == 1
+        assert app.requests("/v1/bundles") == before + 3  # two batches, one of them twice
+        assert {reg.get("support", key=f"k{i}").version for i in range(50)} == \
+            {"1.0.0", "1.1.0"}
