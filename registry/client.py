@@ -377,7 +377,9 @@ class Registry:
         """Make sure ``state``'s bundles are all in the store: reuse those the local files
         hold (each checked against its fingerprint), fetch the others; how many were."""
         store = self._open_store()
-        wanted = [fp for fp in state.fingerprints() if not store.has(fp)]
+        # In fingerprint order: every instance starting from the same state then asks for the
+        # same /v1/bundles URLs (immutable answers), which a shared HTTP cache can serve.
+        wanted = sorted(fp for fp in state.fingerprints() if not store.has(fp))
         if wanted and local is not None:
             where = {fp: at for _, entry in local.entries()
                      for fp, at in (entry.get("at") or {}).items()}

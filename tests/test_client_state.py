@@ -35,8 +35,11 @@ class Tamper:
         self.app = app
         self.count = 0
         self.path = "/v1/bundles"
+        self.bundle_queries: list[str] = []  # the query string of each /v1/bundles asked
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/bundles":
+            self.bundle_queries.append(scope["query_string"].decode())
         if scope["type"] != "http" or scope["path"] != self.path or self.count <= 0:
             await self.app(scope, receive, send)
             return
@@ -218,3 +221,20 @@ def test_a_first_fetch_with_requests_in_flight_checks_every_bundle(
         assert app.requests("/v1/bundles") == before + 3  # two batches, one of them twice
         assert {reg.get("support", key=f"k{i}").version for i in range(50)} == \
             {"1.0.0", "1.1.0"}
+
+
+def test_a_fleet_asks_for_its_bundles_by_the_same_urls(
+        app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, released: Cli) -> None:
+    """A first start asks for its bundles in fingerprint order, so that every instance
+    starting from the same state asks for the same ``/v1/bundles`` URLs, whose answers are
+    immutable: a shared HTTP cache in front of the server can answer a fleet's start."""
+    assert released("promote", "summarize-ticket", "1.1.0", "--env",
+                    "production").exit_code == 0
+    app.promote("1.1.0", 50)  # three bundles in all
+    monkeypatch.setattr(client, "BUNDLES_PER_REQUEST", 1)
+    app.sdk(tmp_path / "one.json").close()
+    first, app.tamper.bundle_queries = app.tamper.bundle_queries, []
+    app.sdk(tmp_path / "two.json").close()
+    assert app.tamper.bundle_queries == first
+    asked = [query.removeprefix("fp=") for query in first]
+    assert len(asked) == 3 and asked == sorted(asked)
