@@ -48,7 +48,7 @@ class AnthropicProvider:
         self.client = anthropic.Anthropic(api_key=creds.api_key, base_url=self.base_url,
                                           max_retries=0,
                                           default_headers=self.settings.get("headers"))
-        self.kwargs = CallArgs("anthropic")
+        self.kwargs = CallArgs("anthropic", target=self.target)
 
     def identity(self) -> dict[str, Any]:
         return {"type": self.type, "target": self.target,
@@ -56,10 +56,6 @@ class AnthropicProvider:
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         kwargs = self.kwargs(request)  # a bundle the API cannot take raises here, unsent
-        if self.target:
-            kwargs["model"] = self.target
-        if request.timeout is not None:
-            kwargs["timeout"] = request.timeout
         answer = call(self.type, anthropic, lambda: self.client.messages.create(
             **kwargs))
         return response_of(self.type, answer, "input_tokens", "output_tokens")

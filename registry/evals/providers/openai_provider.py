@@ -84,7 +84,8 @@ class OpenAIProvider:
         else:
             self.client = openai.OpenAI(base_url=self.base_url, **common)
         compatible = self.base_url is not None or bool(azure)
-        self.kwargs = CallArgs(APIS[self.api], _as_openai if compatible else None)
+        self.kwargs = CallArgs(APIS[self.api], _as_openai if compatible else None,
+                               target=self.target)
 
     def identity(self) -> dict[str, Any]:
         return {"type": self.type, "target": self.target, "api": self.api,
@@ -92,10 +93,6 @@ class OpenAIProvider:
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         kwargs = self.kwargs(request)  # a bundle the API cannot take raises here, unsent
-        if self.target:
-            kwargs["model"] = self.target
-        if request.timeout is not None:
-            kwargs["timeout"] = request.timeout
         if self.api == "responses":
             answer = call(self.type, openai, lambda: self.client.responses.create(
                 **kwargs))

@@ -108,11 +108,15 @@ def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 class CallArgs:
     """The SDK's keyword arguments for a request, from the bundle's own mapping
     (:data:`promptctl.providers.calls.APIS`); the per-bundle part is built once per
-    fingerprint. ``adapt`` may change the spec first (e.g. an OpenAI-compatible server)."""
+    fingerprint. ``adapt`` may change the spec first (e.g. an OpenAI-compatible server);
+    ``target`` (the provider's model, when set) replaces the bundle's, and the request's
+    timeout is passed on."""
 
-    def __init__(self, api: str, adapt: Callable[[CallSpec], CallSpec] | None = None) -> None:
+    def __init__(self, api: str, adapt: Callable[[CallSpec], CallSpec] | None = None,
+                 target: str | None = None) -> None:
         self.api = api
         self.adapt = adapt
+        self.target = target
         self._bases: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -128,7 +132,12 @@ class CallArgs:
             base = build(self.adapt(spec) if self.adapt else spec)
             with self._lock:
                 self._bases[key] = base
-        return add(base, request.messages)
+        kwargs: dict[str, Any] = add(base, request.messages)
+        if self.target:
+            kwargs["model"] = self.target
+        if request.timeout is not None:
+            kwargs["timeout"] = request.timeout
+        return kwargs
 
 
 def spec_of(request: ProviderRequest) -> CallSpec:
