@@ -21,7 +21,6 @@ Usage: .venv/bin/python bench/dashboard.py [--prompts 1000] [--runs 20]
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import statistics
@@ -30,40 +29,14 @@ import time
 from pathlib import Path
 
 import httpx
-from snapshot_scale import (
-    NOW,
-    Server,
-    example_contents,
-    prompt_name,
-    release_row,
-    write_rows,
-)
-
-from promptctl.store import Store
+from snapshot_scale import Server, build_registry
 
 ENVS = ("development", "staging", "production")
 
-
-def build_registry(folder: Path, prompts: int) -> str:
-    url = f"sqlite:///{folder / 'registry.db'}"
-    store = Store.open(url)
-    support, pinned = example_contents()
-    releases = [release_row(c) for c in pinned]
-    rollouts, events = [], []
-    for i in range(prompts):
-        name = prompt_name(i)
-        releases += [release_row(support | {"name": name, "version": v})
-                     for v in ("1.0.0", "1.1.0")]
-        for env in ENVS:
-            canary = env == "production"
-            after = {"stable": "1.0.0", "canary": "1.1.0" if canary else None,
-                     "percent": 10 if canary else 0, "stickiness": "default"}
-            rollouts.append({"env": env, "prompt": name, "previous": "[]", "version": 1,
-                             "updated_at": NOW, **after})
-            events.append({"env": env, "prompt": name, "action": "promote", "actor": "bench",
-                           "before": "{}", "after": json.dumps(after), "created_at": NOW})
-    write_rows(store, releases, rollouts, events)
-    return url
+# production has 1.1.0 as a 10% canary; the other environments serve 1.0.0 only
+ROLLOUTS = {env: {"stable": "1.0.0", "canary": "1.1.0" if env == "production" else None,
+                  "percent": 10 if env == "production" else 0, "stickiness": "default"}
+            for env in ENVS}
 
 
 def signed_in(url: str, token: str) -> httpx.Client:
@@ -98,7 +71,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="promptctl-bench-ui-"))
     server = None
     try:
-        server = Server(folder, build_registry(folder, args.prompts))
+        server = Server(folder, build_registry(folder, args.prompts, ROLLOUTS))
         ui = signed_in(server.url, server.deployer)
         assert ui.get("/ui").text.count("<tr>") == args.prompts + 1
         overview = measure(ui, "/ui", args.runs)

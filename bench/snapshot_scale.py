@@ -90,8 +90,15 @@ def prompt_name(i: int) -> str:
     return f"prompt-{i:05d}"
 
 
-def build_registry(folder: Path, prompts: int) -> str:
-    """A SQLite registry with ``prompts`` prompts, each 1.0.0 stable and 1.1.0 at 50%."""
+CANARY_AT_50 = {ENV: {"stable": "1.0.0", "canary": "1.1.0", "percent": 50,
+                      "stickiness": "default"}}
+
+
+def build_registry(folder: Path, prompts: int,
+                   rollouts_by_env: dict[str, dict[str, Any]] = CANARY_AT_50) -> str:
+    """A SQLite registry with ``prompts`` prompts, each with 1.0.0 and 1.1.0 released and
+    in each environment the rollout ``rollouts_by_env`` names (by default 1.0.0 stable and
+    1.1.0 at 50% in production), as ``promote`` would have left them."""
     url = f"sqlite:///{folder / 'registry.db'}"
     store = Store.open(url)
     support, pinned = example_contents()
@@ -101,11 +108,11 @@ def build_registry(folder: Path, prompts: int) -> str:
         name = prompt_name(i)
         for version in ("1.0.0", "1.1.0"):
             releases.append(release_row(support | {"name": name, "version": version}))
-        after = {"stable": "1.0.0", "canary": "1.1.0", "percent": 50, "stickiness": "default"}
-        rollouts.append({"env": ENV, "prompt": name, "previous": "[]", "version": 1,
-                         "updated_at": NOW, **after})
-        events.append({"env": ENV, "prompt": name, "action": "promote", "actor": "bench",
-                       "before": "{}", "after": json.dumps(after), "created_at": NOW})
+        for env, after in rollouts_by_env.items():
+            rollouts.append({"env": env, "prompt": name, "previous": "[]", "version": 1,
+                             "updated_at": NOW, **after})
+            events.append({"env": env, "prompt": name, "action": "promote", "actor": "bench",
+                           "before": "{}", "after": json.dumps(after), "created_at": NOW})
     write_rows(store, releases, rollouts, events)
     return url
 
