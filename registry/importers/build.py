@@ -4,13 +4,16 @@ building the prompt's canonical content."""
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
 from promptctl.errors import ValidationError
-from promptctl.importers.plan import ImportPlan, slug
+from promptctl.importers.frontmatter import split_front_matter
+from promptctl.importers.plan import ImportPlan, read_source, slug, source_files
 from promptctl.templating import syntax_error_message, template_variables
 
 FORMAT_CHOICES = ("auto", "jinja", "literal")
@@ -54,6 +57,32 @@ def choose_format(texts: list[str], requested: str) -> tuple[str, set[str]]:
     if requested == "auto" and not used:
         return "literal", set()
     return "jinja", used
+
+
+def front_matter_sources(source: Path, suffix: str, what: str
+                         ) -> Iterator[tuple[Path, str, dict[str, Any], bytes]]:
+    """``(path, its path below source, front matter, body)`` of each ``*suffix`` file below
+    ``source`` (Dotprompt's and Prompty's files), in order."""
+    for path in source_files(source, suffix, what):
+        rel = path.relative_to(source).as_posix()
+        meta, body = split_front_matter(read_source(path, rel), rel)
+        yield path, rel, meta, body
+
+
+def add_front_matter_prompt(plan: ImportPlan, into: str, prompt: ImportedPrompt,
+                            source: tuple[str, dict[str, Any], set[str]], notes: list[str],
+                            model_ref: str | None, version: str) -> None:
+    """Add a prompt read from the file ``source`` names (``(rel, front matter, the fields
+    the importer reads)``): the front matter's ``metadata`` kept, the fields it did not read
+    and ``notes`` noted against the file."""
+    rel, meta, known = source
+    if isinstance(meta.get("metadata"), dict):
+        prompt.metadata.update(meta["metadata"])
+    notes += [f"front matter field `{k}`" for k in sorted(set(meta) - known)]
+    prompt.metadata["imported_from"] = rel
+    for note in notes:
+        plan.note(rel, note)
+    add_prompt(plan, into, prompt, model_ref, version)
 
 
 def add_prompt(plan: ImportPlan, into: str, prompt: ImportedPrompt, model_ref: str | None,

@@ -14,10 +14,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
-from promptctl.importers.frontmatter import split_front_matter
+from promptctl.importers.build import (
+    ImportedMessage,
+    ImportedPrompt,
+    add_front_matter_prompt,
+    front_matter_sources,
+)
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, read_source, slug, source_files
+from promptctl.importers.plan import ImportPlan, slug
 from promptctl.importers.schemas import picoschema, variables_from_schema
 
 _MARKER = re.compile(r"\{\{\s*(?:role\s+[\"'](\w+)[\"']|(history))\s*\}\}")
@@ -30,11 +34,8 @@ _KNOWN = {"name", "variant", "model", "config", "input", "output", "metadata", "
 
 def plan_dotprompt(source: Path, plan: ImportPlan, into: str, model_ref: str | None,
                    version: str, fmt: str = "auto") -> ImportPlan:
-    files = source_files(source, ".prompt", "Dotprompt")
     taken: set[str] = set()
-    for path in files:
-        rel = path.relative_to(source).as_posix()
-        meta, body = split_front_matter(read_source(path, rel), rel)
+    for path, rel, meta, body in front_matter_sources(source, ".prompt", "Dotprompt"):
         notes: list[str] = []
         stem = path.name.removesuffix(".prompt")
         base = str(meta.get("name") or stem.split(".")[0])
@@ -54,16 +55,11 @@ def plan_dotprompt(source: Path, plan: ImportPlan, into: str, model_ref: str | N
             prompt.output_schema = picoschema(output["schema"], notes)
         if isinstance(output, dict) and output.get("format"):
             prompt.metadata["output_format"] = output["format"]
-        if isinstance(meta.get("metadata"), dict):
-            prompt.metadata.update(meta["metadata"])
         if meta.get("tools"):
             notes.append(f"tools {', '.join(map(str, meta['tools']))} (promptctl tools need "
                          "their JSON Schema: add *.tool.yaml files and pin them)")
-        notes += [f"front matter field `{k}`" for k in sorted(set(meta) - _KNOWN)]
-        prompt.metadata["imported_from"] = rel
-        for note in notes:
-            plan.note(rel, note)
-        add_prompt(plan, into, prompt, model_ref, version)
+        add_front_matter_prompt(plan, into, prompt, (rel, meta, _KNOWN), notes, model_ref,
+                                version)
     return plan
 
 

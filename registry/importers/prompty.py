@@ -14,10 +14,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptctl.importers.build import ImportedMessage, ImportedPrompt, add_prompt
-from promptctl.importers.frontmatter import split_front_matter
+from promptctl.importers.build import (
+    ImportedMessage,
+    ImportedPrompt,
+    add_front_matter_prompt,
+    front_matter_sources,
+)
 from promptctl.importers.handlebars import to_jinja
-from promptctl.importers.plan import ImportPlan, read_source, slug, source_files
+from promptctl.importers.plan import ImportPlan, slug
 from promptctl.importers.schemas import prompty_inputs
 
 _SECTION = re.compile(r"^[ \t]*(system|user|assistant)[ \t]*:[ \t]*(?:\r\n|\n|\r|$)",
@@ -28,11 +32,8 @@ _KNOWN = {"name", "description", "authors", "tags", "version", "model", "inputs"
 
 def plan_prompty(source: Path, plan: ImportPlan, into: str, model_ref: str | None,
                  version: str, fmt: str = "auto") -> ImportPlan:
-    files = source_files(source, ".prompty", "Prompty")
     taken: set[str] = set()
-    for path in files:
-        rel = path.relative_to(source).as_posix()
-        meta, body = split_front_matter(read_source(path, rel), rel)
+    for path, rel, meta, body in front_matter_sources(source, ".prompty", "Prompty"):
         notes: list[str] = []
         engine = meta.get("template")
         engine = engine.get("format") if isinstance(engine, dict) else engine
@@ -46,15 +47,10 @@ def plan_prompty(source: Path, plan: ImportPlan, into: str, model_ref: str | Non
         for key in ("authors", "tags", "version"):
             if meta.get(key) is not None:
                 prompt.metadata[key] = meta[key]
-        if isinstance(meta.get("metadata"), dict):
-            prompt.metadata.update(meta["metadata"])
         if meta.get("sample") is not None:
             notes.append("sample data")
-        notes += [f"front matter field `{k}`" for k in sorted(set(meta) - _KNOWN)]
-        prompt.metadata["imported_from"] = rel
-        for note in notes:
-            plan.note(rel, note)
-        add_prompt(plan, into, prompt, model_ref, version)
+        add_front_matter_prompt(plan, into, prompt, (rel, meta, _KNOWN), notes, model_ref,
+                                version)
     return plan
 
 
