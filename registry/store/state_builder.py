@@ -68,24 +68,23 @@ def served_rows(session: Session, env: str, names: Iterable[str] | None = None
 def last_changes(session: Session, env: str, names: Iterable[str] | None = None
                  ) -> dict[str, int]:
     """Per prompt, the id of the audit event that last changed it in ``env``."""
-    stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
-            .where(RolloutEvent.env == env).group_by(RolloutEvent.prompt))
-    if names is None:
-        return {p: int(i) for p, i in session.exec(stmt) if i is not None}
-    wanted, out = sorted(set(names)), {}
-    for start in range(0, len(wanted), BATCH):
-        batch = stmt.where(RolloutEvent.prompt.in_(wanted[start:start + BATCH]))  # type: ignore[attr-defined]
-        out.update({p: int(i) for p, i in session.exec(batch) if i is not None})
-    return out
+    return _latest_events(session, names, RolloutEvent.env == env)
 
 
 def last_rollbacks(session: Session, env: str, names: Iterable[str] | None = None
                    ) -> dict[str, int]:
     """Per prompt that was ever rolled back in ``env``, the id of its latest rollback (the
     SDK releases the session pins taken before it)."""
+    return _latest_events(session, names, RolloutEvent.env == env,
+                          RolloutEvent.action == "rollback")
+
+
+def _latest_events(session: Session, names: Iterable[str] | None, *where: Any
+                   ) -> dict[str, int]:
+    """Per prompt (all, or only ``names``), the id of its latest audit event matching
+    ``where``."""
     stmt = (select(RolloutEvent.prompt, func.max(RolloutEvent.id))
-            .where(RolloutEvent.env == env, RolloutEvent.action == "rollback")
-            .group_by(RolloutEvent.prompt))
+            .where(*where).group_by(RolloutEvent.prompt))
     if names is None:
         return {p: int(i) for p, i in session.exec(stmt) if i is not None}
     wanted, out = sorted(set(names)), {}
