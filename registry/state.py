@@ -130,12 +130,7 @@ class State:
         if fast is not None:
             header, entries = fast
         else:
-            try:
-                doc = json.loads(data)
-            except ValueError as exc:
-                raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
-            if not isinstance(doc, dict):
-                raise ValidationError("invalid snapshot: not a JSON object")
+            doc = _json_object(data)
             if legacy and doc.get("format") == 1:
                 return state_from_snapshot(doc, bundles)
             if not isinstance(doc.get("prompts"), dict):
@@ -345,6 +340,17 @@ class State:
         return head[:-1] + b',"prompts":{\n' + b",\n".join(lines) + b"\n}}"
 
 
+def _json_object(data: bytes | str) -> dict[str, Any]:
+    """``data`` parsed, when it is a JSON object (a state or a snapshot document)."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValidationError("invalid snapshot: not a JSON object")
+    return doc
+
+
 def _no_pins(name: str, key: object, context: Mapping[str, object] | None,
              session: object) -> ResolvedBundle:
     raise UsageError("session pins belong to the SDK: use Registry.get(..., session=...)")
@@ -525,13 +531,7 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Snapshot:
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise ValidationError(f"invalid snapshot: not JSON ({exc})") from None
-        if not isinstance(doc, dict):
-            raise ValidationError("invalid snapshot: not a JSON object")
-        return cls(doc)
+        return cls(_json_object(data))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Snapshot:
