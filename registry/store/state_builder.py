@@ -124,8 +124,8 @@ def bundle_bytes(session: Session, keys: Iterable[tuple[str, str]]
         refs |= set(_refs(content))
     pinned_rows = _rows(session, refs)
     pinned = {key: json.loads(text) for key, (text, _) in pinned_rows.items()}
-    exact = {key: text.encode() for key, (text, content_hash) in (rows | pinned_rows).items()
-             if _is_canonical(text, content_hash)}
+    exact = {key: raw for key, (text, content_hash) in (rows | pinned_rows).items()
+             if _is_canonical(raw := text.encode(), content_hash)}
     out = {}
     for (_, name, version), content in prompts.items():
         parts = {key: pinned.get(key) for key in _refs(content)}
@@ -159,10 +159,10 @@ def spliced(prompt: bytes, model: bytes, tools: list[bytes], index: bytes | None
             b',"prompt":' + prompt + b',"tools":[' + b",".join(tools) + b"]}")
 
 
-def _is_canonical(text: str, content_hash: str) -> bool:
-    """Whether ``text`` is the canonical JSON its release's content hash names (release
-    stores exactly that; a row edited by hand is encoded again instead)."""
-    return hashlib.sha256(text.encode()).hexdigest() == content_hash
+def _is_canonical(raw: bytes, content_hash: str) -> bool:
+    """Whether ``raw`` (a stored content) is the canonical JSON its release's content hash
+    names (release stores exactly that; a row edited by hand is encoded again instead)."""
+    return hashlib.sha256(raw).hexdigest() == content_hash
 
 
 def _snippets(session: Session, name: str, version: str, content: dict[str, Any],
